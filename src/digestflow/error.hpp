@@ -1,0 +1,34 @@
+// The one error type the library throws. Tools catch it at the top and map `kind` to an exit code
+// (cli/exit_codes.hpp); nothing below the tools prints or exits.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace digestflow {
+
+enum class ErrorKind {
+    Usage,        // bad flags or bad input: malformed reference, artifact, file (exit 2)
+    CheckFailed,  // the check itself said no: mismatch, moved tag (exit 1)
+    Registry,     // registry or network failure after retries (exit 3)
+    Auth,         // authentication or authorization refused (exit 4)
+};
+
+class Error : public std::runtime_error {
+public:
+    Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), m_kind(kind) {}
+    ErrorKind kind() const { return m_kind; }
+
+private:
+    ErrorKind m_kind;
+};
+
+// Shorthands so call sites read as the condition they report.
+[[noreturn]] inline void throw_usage(const std::string& message) { throw Error(ErrorKind::Usage, message); }
+[[noreturn]] inline void throw_check_failed(const std::string& message) {
+    throw Error(ErrorKind::CheckFailed, message);
+}
+[[noreturn]] inline void throw_registry(const std::string& message) { throw Error(ErrorKind::Registry, message); }
+[[noreturn]] inline void throw_auth(const std::string& message) { throw Error(ErrorKind::Auth, message); }
+
+}  // namespace digestflow
