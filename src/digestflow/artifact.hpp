@@ -6,11 +6,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace digestflow {
+
+// load() refuses larger files: a real artifact is a few KiB, so anything this big is the wrong file.
+inline constexpr std::size_t max_artifact_bytes = 16 * 1024 * 1024;
 
 struct PlatformEntry {
     std::string os;

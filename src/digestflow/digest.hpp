@@ -53,4 +53,17 @@ private:
     std::string m_algorithm;
 };
 
+namespace detail {
+
+// Why `text` is not a valid digest, starting with go-digest's phrase ("invalid checksum digest format",
+// "invalid checksum digest length", "unsupported digest algorithm") and not naming the input, so callers
+// can put their own context in front. nullopt = valid.
+std::optional<std::string> digest_problem(std::string_view text);
+
+// `text` in double quotes for an error message: quotes, backslashes, control and non-ASCII bytes are
+// escaped and very long input is shortened, so a message always stays on one line.
+std::string quote_for_message(std::string_view text);
+
+}  // namespace detail
+
 }  // namespace digestflow

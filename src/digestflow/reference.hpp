@@ -35,6 +35,8 @@ struct Reference {
 
     Reference with_digest(const Digest& d) const;  // same repository, tag dropped, digest set
     Reference with_tag(const std::string& t) const;  // same repository, digest dropped, tag set
+                                                      // (throws Error(Usage) for an invalid tag)
+    Reference without_tag() const;                    // same repository and digest, no tag
 };
 
 // Tag grammar: [A-Za-z0-9_][A-Za-z0-9._-]{0,127}

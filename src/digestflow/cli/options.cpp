@@ -1,0 +1,116 @@
+#include "digestflow/cli/options.hpp"
+
+#include "digestflow/error.hpp"
+
+#include <algorithm>
+
+namespace digestflow::cli {
+namespace {
+
+const FlagSpec* find_flag(const ToolSpec& spec, const std::string& name) {
+    for (const auto& f : spec.flags)
+        if (f.name == name) return &f;
+    for (const auto& f : common_flags())
+        if (f.name == name) return &f;
+    return nullptr;
+}
+
+void append_flag_help(std::string& out, const FlagSpec& flag) {
+    std::string left = "  --" + flag.name + (flag.value_name.empty() ? "" : " " + flag.value_name);
+    if (left.size() < 32) left.resize(32, ' ');
+    else left += "\n" + std::string(32, ' ');
+    out += left + flag.help + (flag.repeatable ? " (repeatable)" : "") + "\n";
+}
+
+}  // namespace
+
+const std::vector<FlagSpec>& common_flags() {
+    static const std::vector<FlagSpec> flags = {
+        {"artifact", "PATH", "the image-digest.json artifact (default: image-digest.json)"},
+        {"out", "PATH", "where to write the artifact (default: rewrite --artifact in place; - for stdout)"},
+        {"json", "", "print the result as one JSON object on stdout"},
+        {"quiet", "", "print nothing but errors"},
+        {"registry-config", "PATH",
+         "docker config.json with credentials (default: $DOCKER_CONFIG/config.json, ~/.docker/config.json, "
+         "then containers auth.json)"},
+        {"insecure-registry", "HOST[:PORT]", "allow plain HTTP or unverified TLS for this registry", true},
+        {"ca-file", "PATH", "extra CA certificates (PEM) to trust for registry TLS"},
+        {"timeout", "SECONDS", "per-request network timeout (default: 30)"},
+        {"help", "", "show this help and exit"},
+        {"version", "", "print the version and exit"},
+    };
+    return flags;
+}
+
+std::optional<std::string> ParsedArgs::value(const std::string& name) const {
+    auto found = m_values.find(name);
+    if (found == m_values.end() || found->second.empty()) return std::nullopt;
+    return found->second.back();
+}
+
+std::vector<std::string> ParsedArgs::values(const std::string& name) const {
+    auto found = m_values.find(name);
+    return found == m_values.end() ? std::vector<std::string>{} : found->second;
+}
+
+registry::ClientOptions ParsedArgs::client_options() const {
+    registry::ClientOptions options;
+    options.registry_config = value("registry-config");
+    options.transport.ca_file = value_or("ca-file", "");
+    for (const auto& host : values("insecure-registry")) options.transport.insecure_hosts.insert(host);
+    if (auto timeout = value("timeout")) {
+        if (timeout->empty() || timeout->find_first_not_of("0123456789") != std::string::npos ||
+            timeout->size() > 5 || std::stoi(*timeout) == 0)
+            throw_usage("--timeout " + *timeout + ": give a whole number of seconds, 1 or more");
+        options.transport.timeout = std::chrono::seconds(std::stoi(*timeout));
+    }
+    return options;
+}
+
+ParsedArgs parse_args(const ToolSpec& spec, int argc, char** argv) {
+    ParsedArgs parsed;
+    const std::string hint = " (run " + spec.name + " --help)";
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg.rfind("--", 0) != 0 || arg.size() == 2)
+            throw_usage("unexpected argument \"" + arg + "\"" + hint);
+        std::string name = arg.substr(2);
+        std::optional<std::string> inline_value;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+            inline_value = name.substr(eq + 1);
+            name = name.substr(0, eq);
+        }
+        const FlagSpec* flag = find_flag(spec, name);
+        if (!flag) throw_usage("unknown flag --" + name + hint);
+        if (name == "help" || name == "version") {
+            parsed.m_values[name].push_back("");
+            continue;
+        }
+        std::string value;
+        if (flag->value_name.empty()) {
+            if (inline_value) throw_usage("--" + name + " takes no value" + hint);
+        } else if (inline_value) {
+            value = *inline_value;
+        } else {
+            if (i + 1 >= argc) throw_usage("--" + name + " needs a value: " + flag->value_name + hint);
+            value = argv[++i];
+        }
+        auto& slot = parsed.m_values[name];
+        if (!slot.empty() && !flag->repeatable) throw_usage("--" + name + " was given more than once" + hint);
+        slot.push_back(value);
+    }
+    return parsed;
+}
+
+std::string help_text(const ToolSpec& spec) {
+    std::string out = "Usage: " + spec.name + " " + spec.synopsis + "\n\n" + spec.description + "\n\nOptions:\n";
+    for (const auto& flag : spec.flags) append_flag_help(out, flag);
+    out += "\nCommon options:\n";
+    for (const auto& flag : common_flags()) append_flag_help(out, flag);
+    out += "\nExit codes: 0 success/match, 1 the check said no (mismatch, moved tag), 2 usage error or bad "
+           "input,\n            3 registry or network failure, 4 authentication or authorization refused.\n";
+    if (!spec.examples.empty()) out += "\nExamples:\n" + spec.examples;
+    return out;
+}
+
+}  // namespace digestflow::cli

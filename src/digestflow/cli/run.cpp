@@ -1,0 +1,52 @@
+#include "digestflow/cli/run.hpp"
+
+#include "digestflow/cli/exit_codes.hpp"
+#include "digestflow/error.hpp"
+
+#include <iostream>
+
+namespace digestflow::cli {
+namespace {
+
+int report_failure(const ToolSpec& spec, bool json, int code, const std::string& message) {
+    std::cerr << spec.name << ": error: " << message << "\n";
+    if (json) {
+        nlohmann::ordered_json doc{{"tool", spec.name}, {"exitCode", code}, {"error", message}};
+        std::cout << doc.dump(2) << "\n";
+    }
+    return code;
+}
+
+}  // namespace
+
+int run_tool(const ToolSpec& spec, int argc, char** argv, const ToolBody& body) {
+    bool json = false;
+    try {
+        ParsedArgs args = parse_args(spec, argc, argv);
+        json = args.json();
+        if (args.has("help")) {
+            std::cout << help_text(spec);
+            return exit_success;
+        }
+        if (args.has("version")) {
+            std::cout << spec.name << " " << DIGESTFLOW_VERSION << "\n";
+            return exit_success;
+        }
+        ToolResult result = body(args);
+        if (json) {
+            nlohmann::ordered_json doc{{"tool", spec.name}, {"exitCode", result.exit_code}};
+            for (auto& [key, value] : result.json.items()) doc[key] = value;
+            std::cout << doc.dump(2) << "\n";
+        } else if (!args.quiet() && !result.text.empty()) {
+            std::cout << result.text;
+            if (result.text.back() != '\n') std::cout << "\n";
+        }
+        return result.exit_code;
+    } catch (const Error& e) {
+        return report_failure(spec, json, exit_code_for(e.kind()), e.what());
+    } catch (const std::exception& e) {
+        return report_failure(spec, json, exit_registry, std::string("unexpected failure: ") + e.what());
+    }
+}
+
+}  // namespace digestflow::cli

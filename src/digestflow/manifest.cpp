@@ -1,0 +1,86 @@
+#include "digestflow/manifest.hpp"
+
+#include "digestflow/error.hpp"
+#include "digestflow/media_types.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace digestflow {
+namespace {
+
+using json = nlohmann::json;
+
+Descriptor parse_descriptor(const json& node, const std::string& where, const std::string& what) {
+    if (!node.is_object()) throw_usage(what + ": manifest field " + where + " is not an object");
+    auto digest_text = node.value("digest", std::string());
+    auto problem = Digest::validation_error(digest_text);
+    if (problem) throw_usage(what + ": manifest field " + where + ".digest: " + *problem);
+    Descriptor d{node.value("mediaType", std::string()), Digest::parse(digest_text), 0, std::nullopt,
+                 node.value("artifactType", std::string())};
+    if (node.contains("size") && node["size"].is_number_integer()) d.size = node["size"].get<std::int64_t>();
+    if (node.contains("platform") && node["platform"].is_object()) {
+        const auto& p = node["platform"];
+        d.platform = Platform{p.value("os", std::string()), p.value("architecture", std::string()),
+                              p.value("variant", std::string())};
+    }
+    return d;
+}
+
+std::vector<Descriptor> parse_list(const json& doc, const char* key, const std::string& what) {
+    std::vector<Descriptor> out;
+    if (!doc.contains(key)) return out;
+    if (!doc[key].is_array()) throw_usage(what + ": manifest field " + key + " is not an array");
+    for (std::size_t i = 0; i < doc[key].size(); ++i)
+        out.push_back(parse_descriptor(doc[key][i], std::string(key) + "[" + std::to_string(i) + "]", what));
+    return out;
+}
+
+}  // namespace
+
+bool Manifest::is_index() const { return media_types::is_index(media_type); }
+
+std::vector<Descriptor> Manifest::blobs() const {
+    std::vector<Descriptor> out;
+    if (config) out.push_back(*config);
+    out.insert(out.end(), layers.begin(), layers.end());
+    return out;
+}
+
+Manifest parse_manifest(std::string_view bytes, std::string_view content_type, const std::string& what) {
+    std::string header_type = media_types::strip_parameters(content_type);
+    if (media_types::is_schema1(header_type))
+        throw_usage(what + " is a Docker schema1 manifest (" + header_type +
+                    "), which is deprecated and not supported: push the image again with a current client");
+    json doc = json::parse(bytes, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) throw_usage(what + ": the manifest is not a JSON object");
+    if (doc.value("schemaVersion", 0) == 1)
+        throw_usage(what + " is a Docker schema1 manifest, which is deprecated and not supported: push the image "
+                           "again with a current client");
+
+    Manifest m;
+    std::string body_type = doc.value("mediaType", std::string());
+    // The spec asks clients to reject a body whose mediaType contradicts the Content-Type.
+    if (!body_type.empty() && !header_type.empty() && body_type != header_type)
+        throw_usage(what + ": the registry sent Content-Type " + header_type + " for a manifest whose mediaType is " +
+                    body_type);
+    m.media_type = !body_type.empty() ? body_type : header_type;
+    if (m.media_type.empty()) {
+        // OCI allows mediaType to be absent; the shape tells an index from a manifest.
+        m.media_type = doc.contains("manifests") ? std::string(media_types::oci_index)
+                                                 : std::string(media_types::oci_manifest);
+    }
+    if (!media_types::is_known_manifest(m.media_type))
+        throw_usage(what + ": unsupported manifest media type " + m.media_type);
+
+    if (m.is_index()) {
+        m.manifests = parse_list(doc, "manifests", what);
+    } else {
+        if (!doc.contains("config")) throw_usage(what + ": the image manifest has no config descriptor");
+        m.config = parse_descriptor(doc["config"], "config", what);
+        m.layers = parse_list(doc, "layers", what);
+    }
+    if (doc.contains("subject")) m.subject = parse_descriptor(doc["subject"], "subject", what);
+    return m;
+}
+
+}  // namespace digestflow

@@ -1,0 +1,104 @@
+#include "digestflow/operations/capture.hpp"
+
+#include "digestflow/error.hpp"
+#include "digestflow/media_types.hpp"
+
+#include <cstdlib>
+
+namespace digestflow::operations {
+namespace {
+
+std::string env(const char* name) {
+    const char* value = std::getenv(name);
+    return value ? value : "";
+}
+
+[[noreturn]] void refuse_image_id(const Reference& image, const Digest& digest) {
+    throw_usage(digest.str() + " is the image ID (the config blob) of " + image.repository() +
+                ", not its manifest digest: registries address images by the digest of the manifest, which "
+                "differs. Take the digest from the push (buildah/podman --digestfile, docker push output, "
+                "buildx --metadata-file containerimage.digest) or use --resolve");
+}
+
+std::vector<PlatformEntry> platforms_of(const Manifest& index) {
+    std::vector<PlatformEntry> out;
+    for (const auto& child : index.manifests) {
+        PlatformEntry entry;
+        if (child.platform) {
+            entry.os = child.platform->os;
+            entry.architecture = child.platform->architecture;
+            entry.variant = child.platform->variant;
+        }
+        entry.digest = child.digest.str();
+        entry.media_type = child.media_type;
+        entry.size = child.size;
+        out.push_back(std::move(entry));
+    }
+    return out;
+}
+
+}  // namespace
+
+nlohmann::ordered_json build_facts_from_environment() {
+    nlohmann::ordered_json facts = nlohmann::ordered_json::object();
+    std::string commit = !env("GITHUB_SHA").empty() ? env("GITHUB_SHA") : env("CI_COMMIT_SHA");
+    if (!commit.empty()) facts["commit"] = commit;
+    if (!env("GITHUB_RUN_ID").empty())
+        facts["pipeline"] = env("GITHUB_SERVER_URL") + "/" + env("GITHUB_REPOSITORY") + "/actions/runs/" +
+                            env("GITHUB_RUN_ID");
+    else if (!env("CI_PIPELINE_URL").empty())
+        facts["pipeline"] = env("CI_PIPELINE_URL");
+    return facts;
+}
+
+CaptureResult capture(registry::RegistryClient* client, const CaptureRequest& request) {
+    const Reference& image = request.image;
+    std::optional<CapturedDigest> given = request.given;
+    if (image.digest) {
+        // A reference that carries a digest counts as --digest.
+        if (given && given->digest != *image.digest)
+            throw_usage("--image " + image.str() + " carries digest " + image.digest->str() + " but the " +
+                        given->source + " source says " + given->digest.str() + "; give one digest");
+        if (!given) given = CapturedDigest{*image.digest, "reference", {}, {}, {}};
+    }
+    if (given && given->config_digest && *given->config_digest == given->digest) refuse_image_id(image, given->digest);
+
+    auto info_for = [&](const Digest& digest) {
+        ImageInfo info{image.repository(), digest};
+        info.tag = image.tag.value_or("");
+        return info;
+    };
+    nlohmann::ordered_json build = request.build;
+    build["source"] = given ? given->source : "resolve";
+
+    if (request.offline) {
+        if (!given) throw_usage("--offline needs a digest source (--digest or a build-tool file); --resolve asks the registry");
+        ImageInfo info = info_for(given->digest);
+        info.verified = false;
+        info.media_type = given->media_type.value_or("");
+        info.size = given->size.value_or(-1);
+        return CaptureResult{Artifact::create(info, build), 0};
+    }
+    if (!client) throw_usage("capture needs a registry client unless --offline is given");
+
+    Reference target = given ? image.with_digest(given->digest) : image;
+    if (!given && !target.tag) target = image.with_tag("latest");
+    auto fetched = client->get_manifest(target);
+    if (!fetched) {
+        if (!given) throw_usage(target.str() + " does not exist in the registry; check the tag, or push first");
+        if (client->head_blob(image, given->digest)) refuse_image_id(image, given->digest);
+        throw_usage(given->digest.str() + " is not a manifest in " + image.repository() +
+                    " (the registry does not have it): check that the push went to this repository, or pass "
+                    "--offline to record it without checking");
+    }
+    if (given && given->media_type && *given->media_type != fetched->media_type)
+        throw_usage("the " + given->source + " source says " + given->digest.str() + " is a " + *given->media_type +
+                    " but the registry serves a " + fetched->media_type);
+    ImageInfo info = info_for(fetched->digest);
+    info.media_type = fetched->media_type;
+    info.size = static_cast<std::int64_t>(fetched->bytes.size());
+    if (fetched->parsed.is_index()) info.platforms = platforms_of(fetched->parsed);
+    return CaptureResult{Artifact::create(info, build), client->request_count()};
+}
+
+}  // namespace digestflow::operations

@@ -1,0 +1,35 @@
+// capture-digest's one library call: turn what the build reported (or the registry, once) into an artifact.
+#pragma once
+
+#include "digestflow/artifact.hpp"
+#include "digestflow/capture_sources.hpp"
+#include "digestflow/reference.hpp"
+#include "digestflow/registry/client.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+
+namespace digestflow::operations {
+
+struct CaptureRequest {
+    Reference image;                       // as named by the user (tag kept as a label)
+    std::optional<CapturedDigest> given;   // from --digest or a build-tool file; nullopt = --resolve
+    bool offline = false;                  // record without asking the registry (marked unverified)
+    nlohmann::ordered_json build = nlohmann::ordered_json::object();  // extra build facts (commit, pipeline)
+};
+
+struct CaptureResult {
+    Artifact artifact;
+    int requests = 0;  // HTTP requests made
+};
+
+// With a registry: checks the digest is a manifest in the repository (refusing an image ID with an
+// explanation), records media type, size and index children. Offline: records the digest as unverified.
+// Throws Error(Usage) for wrong input, Error(Registry/Auth) for registry trouble.
+CaptureResult capture(registry::RegistryClient* client, const CaptureRequest& request);
+
+// Build facts the CI platform exposes (commit, pipeline URL), from GitHub Actions or GitLab CI variables.
+nlohmann::ordered_json build_facts_from_environment();
+
+}  // namespace digestflow::operations

@@ -1,0 +1,186 @@
+#include "digestflow/registry/client.hpp"
+
+#include "digestflow/error.hpp"
+#include "digestflow/media_types.hpp"
+#include "digestflow/registry/registry_errors.hpp"
+
+#include <random>
+#include <thread>
+
+namespace digestflow::registry {
+namespace {
+
+bool is_success(int status) { return status >= 200 && status < 300; }
+
+// Seconds from a Retry-After header given as a number; HTTP dates are rare for registries and fall back to
+// our own backoff.
+std::optional<std::chrono::milliseconds> retry_after(const HttpResponse& response) {
+    auto value = response.header("Retry-After");
+    if (!value || value->empty() || value->find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    return std::chrono::milliseconds(std::stoll(*value) * 1000);
+}
+
+std::chrono::milliseconds backoff(std::chrono::milliseconds first, int attempt) {
+    static thread_local std::mt19937 random{std::random_device{}()};
+    auto base = first * (1 << std::min(attempt, 6));
+    std::uniform_int_distribution<long long> jitter(0, base.count() / 2);
+    return base + std::chrono::milliseconds(jitter(random));
+}
+
+std::optional<Digest> header_digest(const HttpResponse& response) {
+    auto value = response.header("Docker-Content-Digest");
+    if (!value || !Digest::is_valid(*value)) return std::nullopt;
+    return Digest::parse(*value);
+}
+
+}  // namespace
+
+std::string manifest_reference_part(const Reference& ref) {
+    if (ref.digest) return ref.digest->str();
+    if (ref.tag) return *ref.tag;
+    return "latest";
+}
+
+RegistryClient::RegistryClient(ClientOptions options)
+    : m_options(std::move(options)), m_transport(m_options.transport), m_credentials(m_options.registry_config),
+      m_auth(m_transport, m_credentials) {}
+
+RegistryClient::~RegistryClient() = default;
+
+int RegistryClient::request_count() const { return m_transport.request_count(); }
+
+std::string RegistryClient::manifest_path(const Reference& ref) {
+    return "/v2/" + ref.path + "/manifests/" + manifest_reference_part(ref);
+}
+
+HttpResponse RegistryClient::execute(const Reference& ref, const Scopes& scopes, HttpRequest request,
+                                     const std::string& action, bool idempotent) {
+    // request.url is a path on the registry; the base is asked each time because the first answer may have
+    // switched a loopback registry to plain HTTP.
+    const std::string path = request.url;
+    bool auth_retried = false;
+    for (int attempt = 1;; ++attempt) {
+        request.url = m_transport.registry_base_url(ref.api_host()) + path;
+        if (auto authorization = m_auth.authorization(ref.domain, ref.path, scopes))
+            set_header(request.headers, "Authorization", *authorization);
+        HttpResponse response;
+        try {
+            response = m_transport.send(request);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::Registry || !idempotent || attempt >= m_options.max_attempts) throw;
+            std::this_thread::sleep_for(backoff(m_options.first_backoff, attempt));
+            continue;
+        }
+        if (response.status == 401) {
+            if (!auth_retried && m_auth.on_unauthorized(ref.domain, ref.path, scopes, response)) {
+                auth_retried = true;
+                --attempt;
+                continue;
+            }
+            throw_auth(action + " failed: " + ref.domain + " refused " + m_auth.credential_source(ref.domain, ref.path) +
+                       " (" + describe_registry_answer(response) + ")");
+        }
+        bool transient = response.status == 429 || response.status >= 500;
+        if (transient && idempotent && attempt < m_options.max_attempts) {
+            auto wait = retry_after(response).value_or(backoff(m_options.first_backoff, attempt));
+            if (wait > m_options.max_retry_after) return response;  // the caller reports it; we do not hang
+            std::this_thread::sleep_for(wait);
+            continue;
+        }
+        return response;
+    }
+}
+
+std::optional<ManifestHead> RegistryClient::head_manifest(const Reference& ref) {
+    HttpRequest request{"HEAD", manifest_path(ref)};
+    set_header(request.headers, "Accept", media_types::manifest_accept_header());
+    auto response = execute(ref, {pull_scope(ref.path)}, request, "looking up " + ref.str(), true);
+    if (response.status == 404) return std::nullopt;
+    if (!is_success(response.status)) throw_for_response(response, "looking up " + ref.str());
+
+    std::string media_type = media_types::strip_parameters(response.header("Content-Type").value_or(""));
+    if (media_types::is_schema1(media_type))
+        throw_usage(ref.str() + " is a Docker schema1 manifest (" + media_type +
+                    "), which is deprecated and not supported: push the image again with a current client");
+    auto digest = header_digest(response);
+    bool trustworthy = digest && media_types::is_known_manifest(media_type) &&
+                       (!ref.digest || *digest == *ref.digest);
+    if (!trustworthy) {
+        // No usable header: fetch the bytes and hash them ourselves.
+        auto fetched = get_manifest(ref);
+        if (!fetched) return std::nullopt;
+        return ManifestHead{fetched->digest, fetched->media_type, static_cast<std::int64_t>(fetched->bytes.size())};
+    }
+    std::int64_t size = -1;
+    if (auto length = response.header("Content-Length")) size = std::stoll(*length);
+    return ManifestHead{*digest, media_type, size};
+}
+
+std::optional<FetchedManifest> RegistryClient::get_manifest(const Reference& ref) {
+    HttpRequest request{"GET", manifest_path(ref)};
+    set_header(request.headers, "Accept", media_types::manifest_accept_header());
+    auto response = execute(ref, {pull_scope(ref.path)}, request, "fetching " + ref.str(), true);
+    if (response.status == 404) return std::nullopt;
+    if (!is_success(response.status)) throw_for_response(response, "fetching " + ref.str());
+
+    std::string content_type = response.header("Content-Type").value_or("");
+    auto announced = header_digest(response);
+    std::string algorithm = ref.digest ? ref.digest->algorithm() : announced ? announced->algorithm() : "sha256";
+    Digest actual = Digest::of(response.body, algorithm);
+    if (ref.digest && actual != *ref.digest)
+        throw_check_failed("the registry served content for " + ref.str() + " that hashes to " + actual.str() +
+                       "; refusing it (corrupted or tampered manifest)");
+    if (!ref.digest && announced && announced->algorithm() == algorithm && *announced != actual)
+        throw_check_failed("the registry says " + ref.str() + " is " + announced->str() + " but the bytes it served hash to " +
+                       actual.str() + "; refusing it");
+    Manifest parsed = parse_manifest(response.body, content_type, ref.str());
+    return FetchedManifest{std::move(response.body), parsed.media_type, actual, std::move(parsed)};
+}
+
+Digest RegistryClient::put_manifest(const Reference& ref, const std::string& bytes, const std::string& media_type) {
+    HttpRequest request{"PUT", manifest_path(ref)};
+    set_header(request.headers, "Content-Type", media_type);
+    request.body = bytes;
+    std::string action = "pushing manifest " + ref.str();
+    // Safe to repeat: the same bytes under the same name.
+    auto response = execute(ref, {push_scope(ref.path)}, request, action, true);
+    if (!is_success(response.status)) throw_for_response(response, action);
+    Digest expected = Digest::of(bytes, ref.digest ? ref.digest->algorithm() : "sha256");
+    auto reported = header_digest(response);
+    if (reported && *reported != expected)
+        throw_registry(action + ": the registry stored it as " + reported->str() + " but the bytes are " +
+                       expected.str());
+    return expected;
+}
+
+std::optional<std::int64_t> RegistryClient::head_blob(const Reference& ref, const Digest& digest) {
+    HttpRequest request{"HEAD", "/v2/" + ref.path + "/blobs/" + digest.str()};
+    std::string action = "looking up blob " + digest.str() + " in " + ref.repository();
+    auto response = execute(ref, {pull_scope(ref.path)}, request, action, true);
+    if (response.status == 404) return std::nullopt;
+    if (!is_success(response.status)) throw_for_response(response, action);
+    auto length = response.header("Content-Length");
+    return length ? std::stoll(*length) : -1;
+}
+
+
+std::optional<RegistryClient::BlobHash> RegistryClient::hash_blob(const Reference& ref, const Digest& digest) {
+    HttpRequest request{"GET", "/v2/" + ref.path + "/blobs/" + digest.str()};
+    std::optional<DigestHasher> hasher;
+    std::int64_t size = 0;
+    request.body_begin = [&] {
+        hasher.emplace(digest.algorithm());
+        size = 0;
+    };
+    request.body_sink = [&](const char* data, std::size_t n) {
+        hasher->update(data, n);
+        size += static_cast<std::int64_t>(n);
+    };
+    std::string action = "fetching blob " + digest.str() + " from " + ref.repository();
+    auto response = execute(ref, {pull_scope(ref.path)}, request, action, true);
+    if (response.status == 404) return std::nullopt;
+    if (!is_success(response.status) || !hasher) throw_for_response(response, action);
+    return BlobHash{hasher->finish(), size};
+}
+
+}  // namespace digestflow::registry

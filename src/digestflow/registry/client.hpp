@@ -1,0 +1,86 @@
+// The registry client: manifests (HEAD, verified GET, PUT) and blob existence, over the transport, with auth
+// and retries. Every by-digest read is hashed and compared before anyone sees it.
+#pragma once
+
+#include "digestflow/digest.hpp"
+#include "digestflow/manifest.hpp"
+#include "digestflow/reference.hpp"
+#include "digestflow/registry/auth.hpp"
+#include "digestflow/registry/credentials.hpp"
+#include "digestflow/registry/transport.hpp"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace digestflow::registry {
+
+struct ClientOptions {
+    TransportOptions transport;
+    std::optional<std::string> registry_config;  // --registry-config
+    int max_attempts = 4;                         // for idempotent requests: 1 + 3 retries
+    std::chrono::milliseconds first_backoff{200};
+    std::chrono::seconds max_retry_after{30};     // longest Retry-After we are willing to wait
+};
+
+struct ManifestHead {
+    Digest digest;
+    std::string media_type;
+    std::int64_t size = -1;
+};
+
+struct FetchedManifest {
+    std::string bytes;       // exactly as served
+    std::string media_type;  // Content-Type without parameters (or the document's mediaType)
+    Digest digest;           // of the bytes
+    Manifest parsed;
+};
+
+class RegistryClient {
+public:
+    explicit RegistryClient(ClientOptions options);
+    ~RegistryClient();
+
+    // HEAD a tag or digest with every manifest type in Accept. nullopt = the registry says it does not exist.
+    // Without a usable Docker-Content-Digest the manifest is fetched and hashed instead.
+    std::optional<ManifestHead> head_manifest(const Reference& ref);
+
+    // GET a tag or digest. By digest the bytes must hash to it (Error(Registry) otherwise: the registry served
+    // other content). By tag, a Docker-Content-Digest header must agree with the bytes.
+    std::optional<FetchedManifest> get_manifest(const Reference& ref);
+
+    // PUT the exact bytes under ref's tag (or digest) with the given Content-Type; returns the digest the
+    // registry reports, checked against the bytes' own digest.
+    Digest put_manifest(const Reference& ref, const std::string& bytes, const std::string& media_type);
+
+    // HEAD a blob in ref's repository. nullopt = absent; otherwise its size.
+    std::optional<std::int64_t> head_blob(const Reference& ref, const Digest& digest);
+
+    // GETs a blob, hashing it while it streams (constant memory). nullopt = absent; otherwise the digest of
+    // the bytes received (compare it with `digest`) and their count.
+    struct BlobHash {
+        Digest digest;
+        std::int64_t size = 0;
+    };
+    std::optional<BlobHash> hash_blob(const Reference& ref, const Digest& digest);
+
+    int request_count() const;
+    Transport& transport() { return m_transport; }
+
+private:
+    // Sends a request for a path on ref's registry with auth, retrying transient failures when idempotent.
+    HttpResponse execute(const Reference& ref, const Scopes& scopes, HttpRequest request, const std::string& action,
+                         bool idempotent);
+    static std::string manifest_path(const Reference& ref);
+
+    ClientOptions m_options;
+    Transport m_transport;
+    CredentialStore m_credentials;
+    Authenticator m_auth;
+};
+
+// The tag or digest part a manifest request uses: the digest when present, else the tag, else "latest".
+std::string manifest_reference_part(const Reference& ref);
+
+}  // namespace digestflow::registry

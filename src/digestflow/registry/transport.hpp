@@ -1,0 +1,74 @@
+// HTTP(S) to registries over Poco::Net: keep-alive sessions pooled per host, TLS rules, timeouts, redirects.
+// One attempt per call (plus one reconnect of a stale kept-alive connection); status-based retries live in
+// the client, which knows which requests are safe to repeat.
+#pragma once
+
+#include "digestflow/registry/http.hpp"
+
+#include <Poco/AutoPtr.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace Poco::Net {
+class HTTPClientSession;
+class Context;
+}  // namespace Poco::Net
+
+namespace digestflow::registry {
+
+struct TransportOptions {
+    std::string ca_file;                       // extra trusted CAs (PEM), added to the system CAs
+    std::set<std::string> insecure_hosts;      // host[:port]: plain HTTP or unverified TLS allowed
+    std::chrono::seconds timeout{30};          // connect, send and receive, per request
+    std::string user_agent = "digestflow";
+};
+
+class Transport {
+public:
+    explicit Transport(TransportOptions options);
+    ~Transport();
+    Transport(const Transport&) = delete;
+    Transport& operator=(const Transport&) = delete;
+
+    // The base URL ("https://host:port" or "http://host:port") for a registry host ("host[:port]").
+    // HTTPS always comes first; plain HTTP only for loopback or --insecure-registry hosts whose port does not
+    // speak TLS. The first call may connect to find out; the answer is remembered.
+    std::string registry_base_url(const std::string& registry_host);
+
+    // Sends one request to an absolute URL and reads the response (bounded, or into body_sink). Follows up
+    // to 5 redirects for GET and HEAD, dropping Authorization when the host changes.
+    // Throws Error(Registry) on connection, TLS or timeout failures, naming the host.
+    HttpResponse send(const HttpRequest& request);
+
+    // HTTP requests sent so far (every attempt, token requests included).
+    int request_count() const { return m_requests.load(); }
+
+    bool is_insecure_host(const std::string& authority) const;
+
+private:
+    struct Pooled;
+    std::unique_ptr<Poco::Net::HTTPClientSession> acquire(const UrlParts& url);
+    void release(const UrlParts& url, std::unique_ptr<Poco::Net::HTTPClientSession> session);
+    HttpResponse send_once(const HttpRequest& request);
+    Poco::AutoPtr<Poco::Net::Context> tls_context(bool verify);
+
+    TransportOptions m_options;
+    std::mutex m_mutex;
+    std::map<std::string, std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>>> m_idle;
+    std::map<std::string, std::string> m_scheme_for_host;
+    struct Contexts;
+    std::unique_ptr<Contexts> m_contexts;
+    std::atomic<int> m_requests{0};
+};
+
+// True for localhost, 127.0.0.0/8 and ::1 (host without port or brackets).
+bool is_loopback_host(const std::string& host);
+
+}  // namespace digestflow::registry

@@ -1,0 +1,118 @@
+// capture-digest: record the manifest digest a build pushed into image-digest.json.
+#include "digestflow/capture_sources.hpp"
+#include "digestflow/cli/run.hpp"
+#include "digestflow/error.hpp"
+#include "digestflow/operations/capture.hpp"
+#include "digestflow/text_file.hpp"
+
+#include <filesystem>
+
+using namespace digestflow;
+
+namespace {
+
+const cli::ToolSpec spec{
+    "capture-digest",
+    "--image REF (--digest D | --from-FORMAT FILE | --resolve) [options]",
+    "Records the exact manifest digest a build pushed, in a new image-digest.json artifact. Unless --offline,\n"
+    "the registry is asked once to confirm the digest is a manifest in that repository; its media type, size\n"
+    "and (for an index) every platform child are recorded. An image ID (config digest) is refused.",
+    {
+        {"image", "REF", "the pushed image: registry/repository[:tag][@digest] (a digest here counts as --digest)"},
+        {"digest", "DIGEST", "the manifest digest, e.g. from `docker push` output"},
+        {"from-buildx-metadata", "FILE", "docker buildx build/bake --metadata-file output"},
+        {"from-digest-file", "FILE", "buildah/podman/skopeo/kaniko --digestfile output"},
+        {"from-push-output", "FILE", "a saved `docker push` log (\"TAG: digest: sha256:... size: N\")"},
+        {"from-kaniko-image-refs", "FILE", "kaniko --image-name-with-digest-file (or BUILDER_OUTPUT images)"},
+        {"from-jib", "FILE", "jib-image.json written by Jib"},
+        {"from-ko-refs", "FILE", "ko --image-refs output"},
+        {"resolve", "", "no build-tool output: resolve the tag once at the registry and record its digest"},
+        {"offline", "", "record the given digest without asking the registry (marked unverified)"},
+        {"force", "", "replace an existing artifact that records a different image"},
+    },
+    "  capture-digest --image registry.example.com/team/app:build-42 --from-digest-file digest.txt\n"
+    "  capture-digest --image 127.0.0.1:5000/team/app:1.0 --resolve --out image-digest.json\n"};
+
+using FileParser = CapturedDigest (*)(const std::string&, const Reference&);
+
+CapturedDigest read_source(const cli::ParsedArgs& args, const Reference& image, int& sources) {
+    static const std::vector<std::pair<std::string, FileParser>> file_sources = {
+        {"from-buildx-metadata", digest_from_buildx_metadata},
+        {"from-push-output", digest_from_push_output},
+        {"from-kaniko-image-refs", digest_from_kaniko_image_refs},
+        {"from-jib", digest_from_jib},
+        {"from-ko-refs", digest_from_ko_refs},
+    };
+    std::optional<CapturedDigest> found;
+    auto take = [&](CapturedDigest d) { ++sources, found = std::move(d); };
+    if (auto d = args.value("digest")) take(digest_from_flag(*d));
+    if (auto f = args.value("from-digest-file")) take(digest_from_digest_file(read_text_file(*f, "--from-digest-file")));
+    for (const auto& [flag, parse] : file_sources)
+        if (auto f = args.value(flag)) take(parse(read_text_file(*f, "--" + flag), image));
+    if (!found) throw std::logic_error("read_source called without a source");
+    return *found;
+}
+
+bool has_file_source(const cli::ParsedArgs& args) {
+    for (const char* flag : {"digest", "from-buildx-metadata", "from-digest-file", "from-push-output",
+                             "from-kaniko-image-refs", "from-jib", "from-ko-refs"})
+        if (args.has(flag)) return true;
+    return false;
+}
+
+// Never silently replace the record of another image.
+void guard_existing_artifact(const std::string& path, const Artifact& fresh, bool force) {
+    if (path == "-" || force || !std::filesystem::exists(path)) return;
+    try {
+        auto old = Artifact::load(path);
+        if (old.image().repository == fresh.image().repository && old.image().digest == fresh.image().digest) return;
+        throw_usage(path + " already records " + old.image().repository + "@" + old.image().digest.str() +
+                    "; pass --force to replace it, or --out another path");
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Usage || std::string(e.what()).find("--force") != std::string::npos) throw;
+        throw_usage(path + " exists and is not a valid artifact; pass --force to replace it, or --out another path");
+    }
+}
+
+cli::ToolResult run(const cli::ParsedArgs& args) {
+    auto image_text = args.value("image");
+    if (!image_text) throw_usage("--image REF is required: the repository the build pushed to");
+    Reference image = Reference::parse(*image_text);
+
+    std::optional<CapturedDigest> given;
+    if (has_file_source(args)) {
+        int sources = 0;
+        given = read_source(args, image, sources);
+        if (sources > 1 || args.has("resolve"))
+            throw_usage("name exactly one digest source (--digest, one --from-... file, or --resolve)");
+    } else if (!args.has("resolve") && !image.digest) {
+        throw_usage("name a digest source: --digest, a --from-... build-tool file, or --resolve");
+    }
+    if (args.has("resolve") && image.digest) throw_usage("--resolve resolves a tag; --image already carries a digest");
+
+    operations::CaptureRequest request{image, given, args.has("offline"), operations::build_facts_from_environment()};
+    std::unique_ptr<registry::RegistryClient> client;
+    if (!request.offline) client = std::make_unique<registry::RegistryClient>(args.client_options());
+    auto result = operations::capture(client.get(), request);
+
+    std::string out = args.out_path();
+    if (out == "-" && args.json()) throw_usage("--out - and --json both write to stdout; choose one");
+    guard_existing_artifact(out, result.artifact, args.has("force"));
+    result.artifact.save(out);
+
+    ImageInfo info = result.artifact.image();
+    cli::ToolResult tool;
+    tool.text = "captured " + info.repository + "@" + info.digest.str();
+    if (!info.media_type.empty()) tool.text += " (" + info.media_type + ", " + std::to_string(info.size) + " bytes)";
+    if (!info.verified) tool.text += " [offline: not verified at the registry]";
+    for (const auto& p : info.platforms)
+        tool.text += "\n  platform " + p.os + "/" + p.architecture + (p.variant.empty() ? "" : "/" + p.variant) +
+                     " " + p.digest;
+    tool.text = out == "-" ? "" : tool.text + "\nwrote " + out;  // with --out -, the artifact is the output
+    tool.json = {{"artifact", out}, {"image", result.artifact.json()["image"]}, {"requests", result.requests}};
+    return tool;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return cli::run_tool(spec, argc, argv, run); }

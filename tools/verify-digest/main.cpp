@@ -1,0 +1,63 @@
+// verify-digest: prove that references, or the registry's bytes, are the artifact's digest.
+#include "digestflow/cli/exit_codes.hpp"
+#include "digestflow/cli/run.hpp"
+#include "digestflow/error.hpp"
+#include "digestflow/operations/verify.hpp"
+
+using namespace digestflow;
+
+namespace {
+
+const cli::ToolSpec spec{
+    "verify-digest",
+    "--artifact FILE (--ref REF... | --content) [options]",
+    "Checks that each --ref still resolves to the artifact's digest (a moved or deleted tag fails), and with\n"
+    "--content fetches the manifest, every index child and every blob by digest and hashes all of it.\n"
+    "Each check is appended to the artifact's history.",
+    {
+        {"ref", "REF", "a tag or reference that must resolve to the artifact's digest", true},
+        {"content", "", "fetch everything by digest and hash the bytes"},
+        {"no-record", "", "do not append the result to the artifact's history"},
+    },
+    "  verify-digest --artifact image-digest.json --ref registry.example.com/team/app:staging\n"
+    "  verify-digest --content --json\n"};
+
+cli::ToolResult run(const cli::ParsedArgs& args) {
+    auto refs = args.values("ref");
+    if (refs.empty() && !args.has("content")) throw_usage("name what to verify: --ref REF (repeatable) and/or --content");
+    std::vector<Reference> parsed;
+    for (const auto& r : refs) parsed.push_back(Reference::parse(r));
+
+    Artifact artifact = Artifact::load(args.artifact_path());
+    registry::RegistryClient client(args.client_options());
+    std::vector<operations::Check> checks;
+    for (const auto& ref : parsed) checks.push_back(operations::verify_reference(client, artifact, ref));
+    if (args.has("content")) checks.push_back(operations::verify_content(client, artifact));
+
+    cli::ToolResult tool;
+    tool.json["digest"] = artifact.image().digest.str();
+    tool.json["checks"] = nlohmann::ordered_json::array();
+    bool all_match = true;
+    for (const auto& check : checks) {
+        all_match = all_match && check.match;
+        tool.text += std::string(check.match ? "match    " : "MISMATCH ") + check.detail + "\n";
+        nlohmann::ordered_json entry{{"target", check.target}, {"result", check.match ? "match" : "mismatch"},
+                                     {"detail", check.detail}};
+        if (!check.found.empty()) entry["found"] = check.found;
+        tool.json["checks"].push_back(entry);
+        if (!args.has("no-record")) {
+            nlohmann::ordered_json history{{"step", "verify"}, {"target", check.target},
+                                           {"result", check.match ? "match" : "mismatch"}};
+            if (!check.match && !check.found.empty()) history["found"] = check.found;
+            artifact.append_history(history);
+        }
+    }
+    tool.json["requests"] = client.request_count();
+    if (!args.has("no-record")) artifact.save(args.out_path());
+    tool.exit_code = all_match ? cli::exit_success : cli::exit_check_failed;
+    return tool;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return cli::run_tool(spec, argc, argv, run); }
