@@ -37,6 +37,46 @@ std::vector<PlatformEntry> platforms_of(const Manifest& index) {
     return out;
 }
 
+// What a blob is, judged from its JSON: a manifest, an image config, or neither (a layer).
+enum class BlobKind { Manifest, Config, Other };
+BlobKind classify_blob(const std::string& bytes) {
+    auto doc = nlohmann::json::parse(bytes, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) return BlobKind::Other;
+    if (doc.contains("manifests") || doc.contains("layers")) return BlobKind::Manifest;
+    if (doc.contains("rootfs") || doc.contains("architecture") || doc.contains("os")) return BlobKind::Config;
+    return BlobKind::Other;
+}
+
+// Fetches a digest the build reported. When the registry has no manifest under it (distribution answers 404,
+// or 500 for a config blob), the blob store tells an image ID or a layer apart from a digest that is not there.
+registry::FetchedManifest fetch_given_manifest(registry::RegistryClient& client, const Reference& image,
+                                               const Digest& digest) {
+    std::optional<Error> server_error;
+    try {
+        if (auto fetched = client.get_manifest(image.with_digest(digest), false)) return *fetched;
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Registry) throw;
+        server_error = e;
+    }
+    auto blob = client.head_blob(image, digest);
+    if (!blob) {
+        if (server_error) throw *server_error;
+        throw_usage(digest.str() + " is not a manifest in " + image.repository() +
+                    " (the registry does not have it): check that the push went to this repository, or pass "
+                    "--offline to record it without checking");
+    }
+    auto bytes = client.get_small_blob(image, digest);
+    BlobKind kind = bytes ? classify_blob(*bytes) : BlobKind::Other;
+    if (kind == BlobKind::Config) refuse_image_id(image, digest);
+    if (kind == BlobKind::Other)
+        throw_usage(digest.str() + " is a layer or other blob in " + image.repository() +
+                    ", not a manifest: take the digest the push reported");
+    // It is a manifest after all and the first answer was a passing server error: ask again, with retries.
+    auto fetched = client.get_manifest(image.with_digest(digest));
+    if (!fetched) throw_registry("the registry stopped serving " + image.with_digest(digest).str());
+    return *fetched;
+}
+
 }  // namespace
 
 nlohmann::ordered_json build_facts_from_environment() {
@@ -81,15 +121,13 @@ CaptureResult capture(registry::RegistryClient* client, const CaptureRequest& re
     }
     if (!client) throw_usage("capture needs a registry client unless --offline is given");
 
-    Reference target = given ? image.with_digest(given->digest) : image;
-    if (!given && !target.tag) target = image.with_tag("latest");
-    auto fetched = client->get_manifest(target);
-    if (!fetched) {
-        if (!given) throw_usage(target.str() + " does not exist in the registry; check the tag, or push first");
-        if (client->head_blob(image, given->digest)) refuse_image_id(image, given->digest);
-        throw_usage(given->digest.str() + " is not a manifest in " + image.repository() +
-                    " (the registry does not have it): check that the push went to this repository, or pass "
-                    "--offline to record it without checking");
+    std::optional<registry::FetchedManifest> fetched;
+    if (given) {
+        fetched = fetch_given_manifest(*client, image, given->digest);
+    } else {
+        Reference target = image.tag ? image : image.with_tag("latest");
+        fetched = client->get_manifest(target);
+        if (!fetched) throw_usage(target.str() + " does not exist in the registry; check the tag, or push first");
     }
     if (given && given->media_type && *given->media_type != fetched->media_type)
         throw_usage("the " + given->source + " source says " + given->digest.str() + " is a " + *given->media_type +

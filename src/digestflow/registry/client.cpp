@@ -54,7 +54,7 @@ std::string RegistryClient::manifest_path(const Reference& ref) {
 }
 
 HttpResponse RegistryClient::execute(const Reference& ref, const Scopes& scopes, HttpRequest request,
-                                     const std::string& action, bool idempotent) {
+                                     const std::string& action, bool idempotent, bool retry_server_errors) {
     // request.url is a path on the registry; the base is asked each time because the first answer may have
     // switched a loopback registry to plain HTTP.
     const std::string path = request.url;
@@ -80,7 +80,7 @@ HttpResponse RegistryClient::execute(const Reference& ref, const Scopes& scopes,
             throw_auth(action + " failed: " + ref.domain + " refused " + m_auth.credential_source(ref.domain, ref.path) +
                        " (" + describe_registry_answer(response) + ")");
         }
-        bool transient = response.status == 429 || response.status >= 500;
+        bool transient = response.status == 429 || (response.status >= 500 && retry_server_errors);
         if (transient && idempotent && attempt < m_options.max_attempts) {
             auto wait = retry_after(response).value_or(backoff(m_options.first_backoff, attempt));
             if (wait > m_options.max_retry_after) return response;  // the caller reports it; we do not hang
@@ -116,10 +116,11 @@ std::optional<ManifestHead> RegistryClient::head_manifest(const Reference& ref) 
     return ManifestHead{*digest, media_type, size};
 }
 
-std::optional<FetchedManifest> RegistryClient::get_manifest(const Reference& ref) {
+std::optional<FetchedManifest> RegistryClient::get_manifest(const Reference& ref, bool retry_server_errors) {
     HttpRequest request{"GET", manifest_path(ref)};
     set_header(request.headers, "Accept", media_types::manifest_accept_header());
-    auto response = execute(ref, {pull_scope(ref.path)}, request, "fetching " + ref.str(), true);
+    auto response =
+        execute(ref, {pull_scope(ref.path)}, request, "fetching " + ref.str(), true, retry_server_errors);
     if (response.status == 404) return std::nullopt;
     if (!is_success(response.status)) throw_for_response(response, "fetching " + ref.str());
 
@@ -163,6 +164,20 @@ std::optional<std::int64_t> RegistryClient::head_blob(const Reference& ref, cons
     return length ? std::stoll(*length) : -1;
 }
 
+
+std::optional<std::string> RegistryClient::get_small_blob(const Reference& ref, const Digest& digest,
+                                                         std::size_t max_bytes) {
+    HttpRequest request{"GET", "/v2/" + ref.path + "/blobs/" + digest.str()};
+    request.max_response_body = max_bytes;
+    std::string action = "fetching blob " + digest.str() + " from " + ref.repository();
+    auto response = execute(ref, {pull_scope(ref.path)}, request, action, true);
+    if (response.status == 404) return std::nullopt;
+    if (!is_success(response.status)) throw_for_response(response, action);
+    Digest actual = Digest::of(response.body, digest.algorithm());
+    if (actual != digest)
+        throw_check_failed(action + ": the bytes served hash to " + actual.str() + "; refusing them");
+    return std::move(response.body);
+}
 
 std::optional<RegistryClient::BlobHash> RegistryClient::hash_blob(const Reference& ref, const Digest& digest) {
     HttpRequest request{"GET", "/v2/" + ref.path + "/blobs/" + digest.str()};

@@ -48,7 +48,13 @@ public:
 
     // GET a tag or digest. By digest the bytes must hash to it (Error(Registry) otherwise: the registry served
     // other content). By tag, a Docker-Content-Digest header must agree with the bytes.
-    std::optional<FetchedManifest> get_manifest(const Reference& ref);
+    // retry_server_errors=false reports a 5xx at once (capture uses it: distribution answers 500 for a
+    // config blob's digest asked for as a manifest, which retrying cannot change).
+    std::optional<FetchedManifest> get_manifest(const Reference& ref, bool retry_server_errors = true);
+
+    // GETs a small blob (configs, at most max_bytes) and checks its digest. nullopt = absent.
+    std::optional<std::string> get_small_blob(const Reference& ref, const Digest& digest,
+                                              std::size_t max_bytes = 4 * 1024 * 1024);
 
     // PUT the exact bytes under ref's tag (or digest) with the given Content-Type; returns the digest the
     // registry reports, checked against the bytes' own digest.
@@ -71,7 +77,7 @@ public:
 private:
     // Sends a request for a path on ref's registry with auth, retrying transient failures when idempotent.
     HttpResponse execute(const Reference& ref, const Scopes& scopes, HttpRequest request, const std::string& action,
-                         bool idempotent);
+                         bool idempotent, bool retry_server_errors = true);
     static std::string manifest_path(const Reference& ref);
 
     ClientOptions m_options;

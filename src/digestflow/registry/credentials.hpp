@@ -47,6 +47,9 @@ public:
 
 private:
     std::vector<std::string> m_files;
+    // Parallel to m_files: the option or variable that named the file ("--registry-config",
+    // "REGISTRY_AUTH_FILE") when it must exist; empty for default locations, which may be absent.
+    std::vector<std::string> m_named_by;
     bool m_explicit = false;
 };
 
