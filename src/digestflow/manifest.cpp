@@ -10,18 +10,29 @@ namespace {
 
 using json = nlohmann::json;
 
+// A string member, "" when absent or null. json::value() would throw nlohmann's type_error for another type,
+// which escapes as an unexpected failure instead of bad input naming the field.
+std::string string_field(const json& node, const char* key, const std::string& where, const std::string& what) {
+    auto found = node.find(key);
+    if (found == node.end() || found->is_null()) return {};
+    std::string field = where.empty() ? key : where + "." + key;
+    if (!found->is_string()) throw_usage(what + ": manifest field " + field + " is not a string");
+    return found->get<std::string>();
+}
+
 Descriptor parse_descriptor(const json& node, const std::string& where, const std::string& what) {
     if (!node.is_object()) throw_usage(what + ": manifest field " + where + " is not an object");
-    auto digest_text = node.value("digest", std::string());
+    auto digest_text = string_field(node, "digest", where, what);
     auto problem = Digest::validation_error(digest_text);
     if (problem) throw_usage(what + ": manifest field " + where + ".digest: " + *problem);
-    Descriptor d{node.value("mediaType", std::string()), Digest::parse(digest_text), 0, std::nullopt,
-                 node.value("artifactType", std::string())};
+    Descriptor d{string_field(node, "mediaType", where, what), Digest::parse(digest_text), 0, std::nullopt,
+                 string_field(node, "artifactType", where, what)};
     if (node.contains("size") && node["size"].is_number_integer()) d.size = node["size"].get<std::int64_t>();
     if (node.contains("platform") && node["platform"].is_object()) {
         const auto& p = node["platform"];
-        d.platform = Platform{p.value("os", std::string()), p.value("architecture", std::string()),
-                              p.value("variant", std::string())};
+        const std::string at = where + ".platform";
+        d.platform = Platform{string_field(p, "os", at, what), string_field(p, "architecture", at, what),
+                              string_field(p, "variant", at, what)};
     }
     return d;
 }
@@ -53,12 +64,12 @@ Manifest parse_manifest(std::string_view bytes, std::string_view content_type, c
                     "), which is deprecated and not supported: push the image again with a current client");
     json doc = json::parse(bytes, nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) throw_usage(what + ": the manifest is not a JSON object");
-    if (doc.value("schemaVersion", 0) == 1)
+    if (doc.contains("schemaVersion") && doc["schemaVersion"] == 1)
         throw_usage(what + " is a Docker schema1 manifest, which is deprecated and not supported: push the image "
                            "again with a current client");
 
     Manifest m;
-    std::string body_type = doc.value("mediaType", std::string());
+    std::string body_type = string_field(doc, "mediaType", "", what);
     // The spec asks clients to reject a body whose mediaType contradicts the Content-Type.
     if (!body_type.empty() && !header_type.empty() && body_type != header_type)
         throw_usage(what + ": the registry sent Content-Type " + header_type + " for a manifest whose mediaType is " +

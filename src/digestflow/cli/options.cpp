@@ -82,7 +82,8 @@ ParsedArgs parse_args(const ToolSpec& spec, int argc, char** argv) {
         }
         const FlagSpec* flag = find_flag(spec, name);
         if (!flag) throw_usage("unknown flag --" + name + hint);
-        if (name == "help" || name == "version") {
+        // --help and --version may repeat; with a value they fall through to the switch check below.
+        if ((name == "help" || name == "version") && !inline_value) {
             parsed.m_values[name].push_back("");
             continue;
         }

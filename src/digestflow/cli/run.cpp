@@ -12,7 +12,7 @@ int report_failure(const ToolSpec& spec, bool json, int code, const std::string&
     std::cerr << spec.name << ": error: " << message << "\n";
     if (json) {
         nlohmann::ordered_json doc{{"tool", spec.name}, {"exitCode", code}, {"error", message}};
-        std::cout << doc.dump(2) << "\n";
+        std::cout << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     }
     return code;
 }
@@ -20,10 +20,11 @@ int report_failure(const ToolSpec& spec, bool json, int code, const std::string&
 }  // namespace
 
 int run_tool(const ToolSpec& spec, int argc, char** argv, const ToolBody& body) {
+    // Known before parsing, so that a usage error is reported as JSON too.
     bool json = false;
+    for (int i = 1; i < argc; ++i) json = json || std::string(argv[i]) == "--json";
     try {
         ParsedArgs args = parse_args(spec, argc, argv);
-        json = args.json();
         if (args.has("help")) {
             std::cout << help_text(spec);
             return exit_success;
@@ -36,7 +37,7 @@ int run_tool(const ToolSpec& spec, int argc, char** argv, const ToolBody& body) 
         if (json) {
             nlohmann::ordered_json doc{{"tool", spec.name}, {"exitCode", result.exit_code}};
             for (auto& [key, value] : result.json.items()) doc[key] = value;
-            std::cout << doc.dump(2) << "\n";
+            std::cout << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
         } else if (!args.quiet() && !result.text.empty()) {
             std::cout << result.text;
             if (result.text.back() != '\n') std::cout << "\n";

@@ -22,7 +22,7 @@ std::optional<std::chrono::milliseconds> retry_after(const HttpResponse& respons
 
 std::chrono::milliseconds backoff(std::chrono::milliseconds first, int attempt) {
     static thread_local std::mt19937 random{std::random_device{}()};
-    auto base = first * (1 << std::min(attempt, 6));
+    auto base = first * (1 << std::min(attempt - 1, 6));
     std::uniform_int_distribution<long long> jitter(0, base.count() / 2);
     return base + std::chrono::milliseconds(jitter(random));
 }
@@ -66,6 +66,8 @@ HttpResponse RegistryClient::execute(const Reference& ref, const Scopes& scopes,
         HttpResponse response;
         try {
             response = m_transport.send(request);
+        } catch (const TlsTrustError&) {
+            throw;
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::Registry || !idempotent || attempt >= m_options.max_attempts) throw;
             std::this_thread::sleep_for(backoff(m_options.first_backoff, attempt));

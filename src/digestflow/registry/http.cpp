@@ -52,8 +52,9 @@ UrlParts split_url(const std::string& url) {
         Poco::URI uri(url);
         if (uri.getScheme() != "http" && uri.getScheme() != "https")
             throw_usage("URL " + url + " is not http or https");
-        UrlParts parts{uri.getScheme(), uri.getHost(), uri.getPort(), uri.getPathEtc()};
-        if (parts.target.empty()) parts.target = "/";
+        // The request target is path?query: a fragment is never sent, and an empty path is "/".
+        UrlParts parts{uri.getScheme(), uri.getHost(), uri.getPort(), uri.getPathAndQuery()};
+        if (parts.target.empty() || parts.target.front() == '?') parts.target.insert(0, "/");
         if (parts.host.empty()) throw_usage("URL " + url + " has no host");
         return parts;
     } catch (const Poco::Exception& e) {
@@ -64,7 +65,8 @@ UrlParts split_url(const std::string& url) {
 std::string resolve_location(const std::string& request_url, const std::string& location) {
     try {
         Poco::URI base(request_url);
-        base.resolve(location);
+        // Poco takes "//host/path" for a path; RFC 3986 makes it a new authority under the request's scheme.
+        base.resolve(location.rfind("//", 0) == 0 ? base.getScheme() + ":" + location : location);
         return base.toString();
     } catch (const Poco::Exception& e) {
         throw_registry("the registry sent a malformed Location header \"" + location + "\": " + e.message());

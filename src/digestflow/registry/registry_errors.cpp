@@ -19,7 +19,12 @@ std::vector<RegistryErrorEntry> parse_registry_errors(const std::string& body) {
             entry.message = item["message"].get<std::string>();
         if (item.contains("detail") && !item["detail"].is_null()) {
             entry.detail = item["detail"].is_string() ? item["detail"].get<std::string>() : item["detail"].dump();
-            if (entry.detail.size() > 300) entry.detail = entry.detail.substr(0, 300) + "...";
+            if (entry.detail.size() > 300) {
+                // Cut on a UTF-8 character boundary: a split character makes the --json output unserialisable.
+                std::size_t cut = 300;
+                while (cut > 0 && (static_cast<unsigned char>(entry.detail[cut]) & 0xC0) == 0x80) --cut;
+                entry.detail = entry.detail.substr(0, cut) + "...";
+            }
         }
         entries.push_back(std::move(entry));
     }
@@ -34,6 +39,9 @@ std::string describe_registry_answer(const HttpResponse& response) {
         if (!entry.message.empty()) text += ": " + entry.message;
         if (!entry.detail.empty()) text += " (" + entry.detail + ")";
     }
+    // Messages stay on one line, whatever the registry put in its text.
+    for (char& c : text)
+        if (c == '\n' || c == '\r' || c == '\t') c = ' ';
     std::string status = "HTTP " + std::to_string(response.status) +
                          (response.reason.empty() ? "" : " " + response.reason);
     return text.empty() ? status : status + ", " + text;

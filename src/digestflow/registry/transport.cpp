@@ -242,9 +242,9 @@ HttpResponse Transport::send(const HttpRequest& original) {
             request.url = "http://" + url.authority() + url.target;
             continue;
         } catch (const TlsUntrusted& e) {
-            throw_registry("the TLS certificate of " + url.authority() + " is not trusted (" + e.what() +
-                           "); pass --ca-file with the CA that signed it, or --insecure-registry " +
-                           url.authority() + " to skip verification");
+            throw TlsTrustError("the TLS certificate of " + url.authority() + " is not trusted (" + e.what() +
+                                "); pass --ca-file with the CA that signed it, or --insecure-registry " +
+                                url.authority() + " to skip verification");
         }
         bool follow = (request.method == "GET" || request.method == "HEAD") && is_redirect(response.status);
         auto location = response.header("Location");

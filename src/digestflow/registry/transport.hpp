@@ -3,6 +3,7 @@
 // the client, which knows which requests are safe to repeat.
 #pragma once
 
+#include "digestflow/error.hpp"
 #include "digestflow/registry/http.hpp"
 
 #include <Poco/AutoPtr.h>
@@ -66,6 +67,12 @@ private:
     struct Contexts;
     std::unique_ptr<Contexts> m_contexts;
     std::atomic<int> m_requests{0};
+};
+
+// A certificate we do not trust: retrying cannot change that, so the client reports it at once.
+class TlsTrustError : public Error {
+public:
+    explicit TlsTrustError(const std::string& message) : Error(ErrorKind::Registry, message) {}
 };
 
 // True for localhost, 127.0.0.0/8 and ::1 (host without port or brackets).

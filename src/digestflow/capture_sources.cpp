@@ -1,0 +1,547 @@
+#include "digestflow/capture_sources.hpp"
+
+#include "digestflow/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <vector>
+
+namespace digestflow {
+
+namespace {
+
+using Json = nlohmann::json;
+
+std::string trim(std::string_view text) {
+    auto is_space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+    while (!text.empty() && is_space(text.front()))
+        text.remove_prefix(1);
+    while (!text.empty() && is_space(text.back()))
+        text.remove_suffix(1);
+    return std::string(text);
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        auto end = text.find('\n', start);
+        if (end == std::string::npos)
+            end = text.size();
+        std::string line = text.substr(start, end - start);
+        if (!line.empty() && line.back() == '\r')
+            line.pop_back();
+        lines.push_back(std::move(line));
+        start = end + 1;
+    }
+    return lines;
+}
+
+// Quoted and cut short, so a stray binary file still gives a one-line message.
+std::string quote(std::string_view text) {
+    std::string out = "\"";
+    for (char c : text.substr(0, 100))
+        out += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
+    if (text.size() > 100)
+        out += "...";
+    return out + "\"";
+}
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items)
+        out += (out.empty() ? "" : ", ") + item;
+    return out;
+}
+
+std::string short_digest(const Digest& digest) {
+    const auto& s = digest.str();
+    return s.size() > 19 ? s.substr(0, 19) + "..." : s;
+}
+
+// Digest::validation_error() names the input again ("invalid digest \"x\": <reason>"); our messages already
+// quote the value, so keep only the reason.
+std::optional<std::string> digest_reason(const std::string& value) {
+    auto reason = Digest::validation_error(value);
+    if (!reason)
+        return reason;
+    for (auto pos = reason->find("\": "); pos != std::string::npos; pos = reason->find("\": ", pos + 1)) {
+        std::string rest = reason->substr(pos + 3);
+        if (rest.rfind("invalid checksum", 0) == 0 || rest.rfind("unsupported", 0) == 0)
+            return rest;
+    }
+    return reason;
+}
+
+// A digest reported by a tool; the message names the input and where in it the value was found.
+Digest parse_reported_digest(const std::string& value, const std::string& input, const std::string& where) {
+    if (auto reason = digest_reason(value))
+        throw_usage(input + ": " + where + " " + quote(value) + " is not a valid digest: " + *reason +
+                    " (pass the file the build tool wrote, unedited)");
+    return Digest::parse(value);
+}
+
+Json parse_json(const std::string& text, const std::string& input, const std::string& what) {
+    try {
+        return Json::parse(text);
+    } catch (const Json::parse_error& e) {
+        std::string detail = e.what();
+        if (auto bracket = detail.find("] "); bracket != std::string::npos)
+            detail = detail.substr(bracket + 2);
+        throw_usage(input + ": not valid JSON: " + detail + " (pass " + what + ")");
+    }
+}
+
+std::optional<Reference> try_parse_reference(const std::string& text) {
+    try {
+        return Reference::parse(trim(text));
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+// Compared after normalisation: index.docker.io/library/x, docker.io/library/x and x are one repository.
+bool same_repository(const Reference& a, const Reference& b) {
+    return a.repository() == b.repository();
+}
+
+// One image a tool reported: its name as written in the file and its digest.
+struct Candidate {
+    std::string name;
+    Reference ref;
+    Digest digest;
+    std::optional<std::int64_t> size;
+};
+
+// Picks the one digest for `image` among `candidates`: same repository first, then the same tag when the
+// image names one and some entries carry it. Several different digests left over is an error, not a guess.
+const Candidate& choose(const std::vector<Candidate>& candidates, const Reference& image,
+                        const std::string& input, const std::string& flag) {
+    std::vector<const Candidate*> matches;
+    for (const auto& c : candidates)
+        if (same_repository(c.ref, image))
+            matches.push_back(&c);
+    if (matches.empty()) {
+        std::vector<std::string> names;
+        for (const auto& c : candidates)
+            names.push_back(c.name);
+        throw_usage(input + ": no image named " + image.repository() + " (the file lists " + join(names) +
+                    "; pass --image with one of those names)");
+    }
+    if (image.tag) {
+        std::vector<const Candidate*> tagged;
+        for (const auto* c : matches)
+            if (c->ref.tag == image.tag)
+                tagged.push_back(c);
+        if (!tagged.empty())
+            matches = tagged;
+    }
+    for (const auto* c : matches) {
+        if (c->digest != matches.front()->digest) {
+            std::vector<std::string> found;
+            for (const auto* m : matches)
+                found.push_back(m->name + " " + short_digest(m->digest));
+            throw_usage(input + ": several digests for " + image.repository() + " (" + join(found) +
+                        "); name the tag in --image or pass " + flag + " the output of one build");
+        }
+    }
+    return *matches.front();
+}
+
+CapturedDigest make_captured(Digest digest, std::string source) {
+    return CapturedDigest{std::move(digest), std::move(source), std::nullopt, std::nullopt, std::nullopt};
+}
+
+// --- buildx ---------------------------------------------------------------------------------------------
+
+const char* const buildx_input = "--from-buildx-metadata";
+
+bool looks_like_build_result(const Json& object) {
+    return object.is_object() &&
+           (object.contains("containerimage.digest") || object.contains("containerimage.descriptor") ||
+            object.contains("containerimage.config.digest") || object.contains("image.name") ||
+            object.contains("buildx.build.ref"));
+}
+
+// "image.name" lists every name the build pushed, comma-separated when there are several.
+std::vector<Reference> image_names(const Json& result) {
+    std::vector<Reference> names;
+    auto it = result.find("image.name");
+    if (it == result.end() || !it->is_string())
+        return names;
+    const auto& list = it->get_ref<const std::string&>();
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        auto comma = list.find(',', start);
+        if (comma == std::string::npos)
+            comma = list.size();
+        if (auto ref = try_parse_reference(list.substr(start, comma - start)))
+            names.push_back(*ref);
+        start = comma + 1;
+    }
+    return names;
+}
+
+bool names_repository(const Json& result, const Reference& image) {
+    auto names = image_names(result);
+    return std::any_of(names.begin(), names.end(),
+                       [&](const Reference& r) { return same_repository(r, image); });
+}
+
+bool names_tag(const Json& result, const Reference& image) {
+    auto names = image_names(result);
+    return std::any_of(names.begin(), names.end(),
+                       [&](const Reference& r) { return same_repository(r, image) && r.tag == image.tag; });
+}
+
+CapturedDigest from_build_result(const Json& result, const std::string& where) {
+    const std::string input = std::string(buildx_input) + (where.empty() ? "" : " (target " + where + ")");
+    auto digest_it = result.find("containerimage.digest");
+    if (digest_it == result.end())
+        throw_usage(input +
+                    ": no \"containerimage.digest\": the image was probably not pushed (build with --push "
+                    "or --output type=registry, or capture with --resolve)");
+    if (!digest_it->is_string())
+        throw_usage(input +
+                    ": \"containerimage.digest\" is not a string (pass the file written by --metadata-file)");
+    CapturedDigest captured =
+        make_captured(parse_reported_digest(digest_it->get<std::string>(), input, "containerimage.digest"),
+                      "buildx-metadata");
+
+    // The descriptor adds media type and size, but only when it describes the same manifest.
+    if (auto desc = result.find("containerimage.descriptor"); desc != result.end() && desc->is_object()) {
+        auto d = desc->find("digest");
+        if (d != desc->end() && d->is_string() && d->get<std::string>() == captured.digest.str()) {
+            if (auto mt = desc->find("mediaType");
+                mt != desc->end() && mt->is_string() && !mt->get_ref<const std::string&>().empty())
+                captured.media_type = mt->get<std::string>();
+            if (auto size = desc->find("size");
+                size != desc->end() && size->is_number_integer() && size->get<std::int64_t>() >= 0)
+                captured.size = size->get<std::int64_t>();
+        }
+    }
+    if (auto config = result.find("containerimage.config.digest"); config != result.end()) {
+        if (!config->is_string())
+            throw_usage(input +
+                        ": \"containerimage.config.digest\" is not a string (pass the file written by "
+                        "--metadata-file)");
+        captured.config_digest =
+            parse_reported_digest(config->get<std::string>(), input, "containerimage.config.digest");
+    }
+    return captured;
+}
+
+// --- docker push ----------------------------------------------------------------------------------------
+
+bool is_tag_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+}
+
+// Terminal colour and cursor codes (ESC [ ... letter) that a TTY push leaves in captured logs.
+std::string strip_ansi(const std::string& line) {
+    std::string out;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        if (line[i] == '\x1b' && i + 1 < line.size() && line[i + 1] == '[') {
+            i += 2;
+            while (i < line.size() && !std::isalpha(static_cast<unsigned char>(line[i])))
+                ++i;
+            continue;
+        }
+        out += line[i];
+    }
+    return out;
+}
+
+struct PushLine {
+    std::string tag;
+    std::string digest;
+    std::optional<std::int64_t> size;
+};
+
+// "TAG: digest: DIGEST size: N", possibly after a CI timestamp; scanned by hand because log lines can be
+// long.
+std::optional<PushLine> parse_push_line(const std::string& line) {
+    const std::string marker = ": digest: ";
+    auto pos = line.find(marker);
+    if (pos == std::string::npos || pos == 0)
+        return std::nullopt;
+    std::size_t begin = pos;
+    while (begin > 0 && is_tag_char(line[begin - 1]))
+        --begin;
+    if (begin == pos || (begin > 0 && !std::isspace(static_cast<unsigned char>(line[begin - 1]))))
+        return std::nullopt;
+    PushLine result{line.substr(begin, pos - begin), "", std::nullopt};
+    if (!is_valid_tag(result.tag))
+        return std::nullopt;
+
+    std::size_t start = pos + marker.size();
+    auto end = line.find(' ', start);
+    result.digest = line.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    const std::string size_marker = " size: ";
+    if (end != std::string::npos && line.compare(end, size_marker.size(), size_marker) == 0) {
+        std::size_t digits = end + size_marker.size();
+        std::int64_t size = 0;
+        bool any = false;
+        while (digits < line.size() && std::isdigit(static_cast<unsigned char>(line[digits])) &&
+               size < (1LL << 50)) {
+            size = size * 10 + (line[digits] - '0');
+            any = true;
+            ++digits;
+        }
+        if (any)
+            result.size = size;
+    }
+    return result;
+}
+
+// "The push refers to repository [docker.io/library/x]" starts each push in the log.
+std::optional<std::string> parse_push_repository(const std::string& line) {
+    const std::string marker = "The push refers to repository [";
+    auto pos = line.find(marker);
+    if (pos == std::string::npos)
+        return std::nullopt;
+    auto close = line.find(']', pos + marker.size());
+    if (close == std::string::npos)
+        return std::nullopt;
+    return line.substr(pos + marker.size(), close - pos - marker.size());
+}
+
+// --- kaniko / ko line formats ---------------------------------------------------------------------------
+
+// "repo@sha256:…" or "repo:tag@sha256:…" per line; kaniko's BUILDER_OUTPUT images file has JSON lines
+// {"name": "repo:tag", "digest": "sha256:…"} instead.
+std::vector<Candidate> parse_reference_lines(const std::string& text, const std::string& input,
+                                             const std::string& what) {
+    std::vector<Candidate> candidates;
+    std::size_t number = 0;
+    for (const auto& raw : split_lines(text)) {
+        ++number;
+        const std::string line = trim(raw);
+        if (line.empty())
+            continue;
+        const std::string at_line = input + " line " + std::to_string(number);
+        if (line.front() == '{') {
+            Json entry = parse_json(line, at_line, what);
+            auto name = entry.find("name");
+            auto digest = entry.find("digest");
+            if (name == entry.end() || !name->is_string() || digest == entry.end() || !digest->is_string())
+                throw_usage(at_line + ": expected {\"name\": ..., \"digest\": ...} (pass " + what + ")");
+            auto ref = try_parse_reference(name->get<std::string>());
+            if (!ref)
+                throw_usage(at_line + ": " + quote(name->get<std::string>()) +
+                            " is not an image reference (pass " + what + ")");
+            Digest d = parse_reported_digest(digest->get<std::string>(), at_line, "digest");
+            candidates.push_back({name->get<std::string>(), *ref, d, std::nullopt});
+            continue;
+        }
+        Reference ref;
+        try {
+            ref = Reference::parse(line);
+        } catch (const Error& e) {
+            throw_usage(at_line + ": " + quote(line) + " is not an image reference: " + e.what() + " (pass " +
+                        what + ")");
+        }
+        if (!ref.digest)
+            throw_usage(at_line + ": " + quote(line) + " has no @sha256:... digest (pass " + what + ")");
+        candidates.push_back({line.substr(0, line.find('@')), ref, *ref.digest, std::nullopt});
+    }
+    if (candidates.empty())
+        throw_usage(input +
+                    ": the file is empty: the build wrote no image (check that it pushed, then pass " + what +
+                    ")");
+    return candidates;
+}
+
+} // namespace
+
+CapturedDigest digest_from_flag(const std::string& text) {
+    const std::string value = trim(text);
+    if (value.find('@') != std::string::npos || value.find('/') != std::string::npos)
+        throw_usage(
+            "--digest " + quote(value) +
+            " is a reference, not a digest: pass only the sha256:... part and name the image with --image");
+    if (auto reason = digest_reason(value)) {
+        bool bare_hex = value.size() == 64 && std::all_of(value.begin(), value.end(), [](char c) {
+                            return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                        });
+        throw_usage("--digest " + quote(value) + " is not a valid digest: " + *reason +
+                    (bare_hex ? " (add the sha256: prefix)" : " (expected sha256:<64 lowercase hex>)"));
+    }
+    return make_captured(Digest::parse(value), "digest");
+}
+
+CapturedDigest digest_from_buildx_metadata(const std::string& text, const Reference& image) {
+    const std::string what = "the file written by docker buildx build --metadata-file";
+    Json doc = parse_json(text, buildx_input, what);
+    if (!doc.is_object())
+        throw_usage(std::string(buildx_input) + ": expected a JSON object (pass " + what + ")");
+
+    if (looks_like_build_result(doc)) {
+        // One build: every name it pushed shares the digest, but a file for another image is a mistake.
+        auto names = image_names(doc);
+        if (!names.empty() && !names_repository(doc, image)) {
+            throw_usage(std::string(buildx_input) + ": the build pushed " +
+                        doc["image.name"].get<std::string>() + ", not " + image.repository() +
+                        " (pass --image with one of those names)");
+        }
+        return from_build_result(doc, "");
+    }
+
+    // bake: one object per target, plus "buildx.build.warnings" and the like at the top.
+    std::vector<std::string> targets;
+    std::vector<std::string> matching;
+    for (auto& [key, value] : doc.items()) {
+        if (!looks_like_build_result(value))
+            continue;
+        targets.push_back(key);
+        if (names_repository(value, image))
+            matching.push_back(key);
+    }
+    if (targets.empty())
+        throw_usage(
+            std::string(buildx_input) +
+            ": no build result in the file (no \"containerimage.digest\" at the top or in a bake target; "
+            "pass " +
+            what + ")");
+    if (matching.empty())
+        throw_usage(std::string(buildx_input) + ": no bake target pushed " + image.repository() +
+                    " (targets: " + join(targets) +
+                    "; set image.name/tags for it or pass --image with the name it pushed)");
+    if (matching.size() > 1 && image.tag) {
+        std::vector<std::string> tagged;
+        for (const auto& key : matching)
+            if (names_tag(doc[key], image))
+                tagged.push_back(key);
+        if (!tagged.empty())
+            matching = tagged;
+    }
+    if (matching.size() > 1) {
+        // Several targets pushing one name agree only if they report one digest.
+        auto first = from_build_result(doc[matching.front()], matching.front());
+        for (const auto& key : matching) {
+            if (from_build_result(doc[key], key).digest != first.digest)
+                throw_usage(std::string(buildx_input) + ": several bake targets pushed " +
+                            image.repository() + " with different digests (" + join(matching) +
+                            "); name the tag in --image");
+        }
+    }
+    return from_build_result(doc[matching.front()], matching.front());
+}
+
+CapturedDigest digest_from_digest_file(const std::string& text) {
+    const std::string input = "--from-digest-file";
+    const std::string value = trim(text);
+    if (value.empty())
+        throw_usage(input +
+                    ": the file is empty, so nothing was pushed (buildah/podman `manifest push` without "
+                    "--all writes an empty digest file and pushes nothing: push with --all)");
+    if (value.find_first_of(" \t\r\n") != std::string::npos)
+        throw_usage(input + ": expected one digest, found several words " + quote(value) +
+                    " (pass the file written by --digestfile / --digest-file)");
+    if (value.find('@') != std::string::npos)
+        throw_usage(input + ": " + quote(value) +
+                    " is a reference, not a digest (for kaniko's --image-name-with-digest-file use "
+                    "--from-kaniko-image-refs)");
+    return make_captured(parse_reported_digest(value, input, "the content"), "digest-file");
+}
+
+CapturedDigest digest_from_push_output(const std::string& text, const Reference& image) {
+    const std::string input = "--from-push-output";
+    std::vector<Candidate> candidates;
+    bool saw_repository_line = false;
+    std::optional<Reference> current; // the repository named by the last "The push refers to" line
+    for (const auto& raw : split_lines(text)) {
+        const std::string line = strip_ansi(raw);
+        if (auto repository = parse_push_repository(line)) {
+            saw_repository_line = true;
+            current = try_parse_reference(*repository);
+            continue;
+        }
+        auto push = parse_push_line(line);
+        if (!push)
+            continue;
+        // Without "The push refers to" lines (a grep'ed log) every digest line is taken as this image's.
+        if (saw_repository_line && !current)
+            continue;
+        Reference ref = current ? current->with_tag(push->tag) : image.with_tag(push->tag);
+        Digest digest = parse_reported_digest(push->digest, input, "the digest of tag " + push->tag);
+        candidates.push_back({push->tag, ref, digest, push->size});
+    }
+    if (candidates.empty())
+        throw_usage(input +
+                    ": no \"TAG: digest: sha256:... size: N\" line (pass the output of a docker push that "
+                    "succeeded)");
+
+    std::vector<const Candidate*> matches;
+    for (const auto& c : candidates)
+        if (same_repository(c.ref, image))
+            matches.push_back(&c);
+    if (matches.empty())
+        throw_usage(input + ": the log pushed no image to " + image.repository() +
+                    " (pass --image with the repository docker pushed)");
+    std::vector<const Candidate*> tagged;
+    for (const auto* c : matches)
+        if (image.tag && c->ref.tag == image.tag)
+            tagged.push_back(c);
+    if (!tagged.empty())
+        matches = tagged;
+    for (const auto* c : matches) {
+        if (c->digest != matches.front()->digest) {
+            std::vector<std::string> found;
+            for (const auto* m : matches)
+                found.push_back(m->ref.tag.value_or("") + " " + short_digest(m->digest));
+            throw_usage(input + ": several digests in the log (" + join(found) +
+                        "); name the pushed tag in --image");
+        }
+    }
+    CapturedDigest captured = make_captured(matches.back()->digest, "push-output");
+    captured.size = matches.back()->size;
+    return captured;
+}
+
+CapturedDigest digest_from_kaniko_image_refs(const std::string& text, const Reference& image) {
+    const std::string input = "--from-kaniko-image-refs";
+    auto candidates = parse_reference_lines(
+        text, input, "the file written by kaniko --image-name-with-digest-file or $BUILDER_OUTPUT/images");
+    const auto& chosen = choose(candidates, image, input, "--from-kaniko-image-refs");
+    return make_captured(chosen.digest, "kaniko-image-refs");
+}
+
+CapturedDigest digest_from_jib(const std::string& text, const Reference& image) {
+    const std::string input = "--from-jib";
+    const std::string what = "jib-image.json from target/ or build/";
+    Json doc = parse_json(text, input, what);
+    if (!doc.is_object())
+        throw_usage(input + ": expected a JSON object (pass " + what + ")");
+
+    if (auto pushed = doc.find("imagePushed");
+        pushed != doc.end() && pushed->is_boolean() && !pushed->get<bool>())
+        throw_usage(input +
+                    ": \"imagePushed\" is false: jib built the image without pushing it (run jib:build / "
+                    "jib, not dockerBuild or buildTar)");
+    if (auto name = doc.find("image"); name != doc.end() && name->is_string()) {
+        auto ref = try_parse_reference(name->get<std::string>());
+        if (ref && !same_repository(*ref, image))
+            throw_usage(input + ": jib pushed " + name->get<std::string>() + ", not " + image.repository() +
+                        " (pass --image with the name jib pushed)");
+    }
+    auto digest = doc.find("imageDigest");
+    if (digest == doc.end() || !digest->is_string())
+        throw_usage(input + ": no \"imageDigest\" (pass " + what + ")");
+    CapturedDigest captured =
+        make_captured(parse_reported_digest(digest->get<std::string>(), input, "imageDigest"), "jib");
+    if (auto id = doc.find("imageId"); id != doc.end() && id->is_string())
+        captured.config_digest = parse_reported_digest(id->get<std::string>(), input, "imageId");
+    return captured;
+}
+
+CapturedDigest digest_from_ko_refs(const std::string& text, const Reference& image) {
+    const std::string input = "--from-ko-refs";
+    auto candidates = parse_reference_lines(text, input, "the file written by ko build --image-refs");
+    const auto& chosen = choose(candidates, image, input, "--from-ko-refs");
+    return make_captured(chosen.digest, "ko-refs");
+}
+
+} // namespace digestflow

@@ -1,0 +1,39 @@
+#include "tools.hpp"
+
+#include "support/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+namespace digestflow::testsupport {
+
+RunResult run_tool(const std::string& tool, const std::vector<std::string>& args,
+                   std::map<std::string, std::string> env) {
+    static TempDir empty_home("digestflow-empty-home");
+    env.try_emplace("HOME", empty_home.path());
+    env.try_emplace("DOCKER_CONFIG", empty_home.path());
+    env.try_emplace("XDG_RUNTIME_DIR", empty_home.path());
+    std::vector<std::string> argv{std::string(DIGESTFLOW_TOOLS_DIR) + "/" + tool + "/" + tool};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunOptions options;
+    options.env = env;
+    options.timeout_seconds = 120;
+    return run_command(argv, options);
+}
+
+nlohmann::json json_output(const RunResult& result) {
+    auto doc = nlohmann::json::parse(result.stdout_text, nullptr, false);
+    EXPECT_FALSE(doc.is_discarded()) << "stdout is not JSON: " << result.describe();
+    return doc.is_discarded() ? nlohmann::json() : doc;
+}
+
+std::string schema_problem(const std::string& artifact_path) {
+    const std::string script =
+        "import json, sys, jsonschema\n"
+        "schema = json.load(open(sys.argv[1]))\n"
+        "jsonschema.validators.validator_for(schema)(schema).validate(json.load(open(sys.argv[2])))\n";
+    auto result = run_command({"/usr/bin/python3", "-c", script, std::string(DIGESTFLOW_SCHEMA_DIR) +
+                               "/image-digest.schema.json", artifact_path});
+    return result.ok() ? "" : result.describe();
+}
+
+}  // namespace digestflow::testsupport
