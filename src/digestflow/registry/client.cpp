@@ -55,12 +55,13 @@ std::string RegistryClient::manifest_path(const Reference& ref) {
 
 HttpResponse RegistryClient::execute(const Reference& ref, const Scopes& scopes, HttpRequest request,
                                      const std::string& action, bool idempotent, bool retry_server_errors) {
-    // request.url is a path on the registry; the base is asked each time because the first answer may have
-    // switched a loopback registry to plain HTTP.
+    // A path is joined to the base each time: the first answer may have switched a loopback registry to
+    // plain HTTP.
     const std::string path = request.url;
+    const bool absolute = path.rfind("http://", 0) == 0 || path.rfind("https://", 0) == 0;
     bool auth_retried = false;
     for (int attempt = 1;; ++attempt) {
-        request.url = m_transport.registry_base_url(ref.api_host()) + path;
+        request.url = absolute ? path : m_transport.registry_base_url(ref.api_host()) + path;
         if (auto authorization = m_auth.authorization(ref.domain, ref.path, scopes))
             set_header(request.headers, "Authorization", *authorization);
         HttpResponse response;
@@ -140,7 +141,7 @@ std::optional<FetchedManifest> RegistryClient::get_manifest(const Reference& ref
     return FetchedManifest{std::move(response.body), parsed.media_type, actual, std::move(parsed)};
 }
 
-Digest RegistryClient::put_manifest(const Reference& ref, const std::string& bytes, const std::string& media_type) {
+RegistryClient::PutResult RegistryClient::put_manifest(const Reference& ref, const std::string& bytes, const std::string& media_type) {
     HttpRequest request{"PUT", manifest_path(ref)};
     set_header(request.headers, "Content-Type", media_type);
     request.body = bytes;
@@ -153,7 +154,7 @@ Digest RegistryClient::put_manifest(const Reference& ref, const std::string& byt
     if (reported && *reported != expected)
         throw_registry(action + ": the registry stored it as " + reported->str() + " but the bytes are " +
                        expected.str());
-    return expected;
+    return PutResult{expected, reported.has_value()};
 }
 
 std::optional<std::int64_t> RegistryClient::head_blob(const Reference& ref, const Digest& digest) {
@@ -181,23 +182,72 @@ std::optional<std::string> RegistryClient::get_small_blob(const Reference& ref, 
     return std::move(response.body);
 }
 
-std::optional<RegistryClient::BlobHash> RegistryClient::hash_blob(const Reference& ref, const Digest& digest) {
+std::optional<std::int64_t> RegistryClient::stream_blob(const Reference& ref, const Digest& digest,
+                                                        const std::function<void()>& begin, const BodySink& sink) {
     HttpRequest request{"GET", "/v2/" + ref.path + "/blobs/" + digest.str()};
-    std::optional<DigestHasher> hasher;
     std::int64_t size = 0;
+    bool began = false;
     request.body_begin = [&] {
-        hasher.emplace(digest.algorithm());
+        began = true;
         size = 0;
+        if (begin) begin();
     };
     request.body_sink = [&](const char* data, std::size_t n) {
-        hasher->update(data, n);
         size += static_cast<std::int64_t>(n);
+        sink(data, n);
     };
     std::string action = "fetching blob " + digest.str() + " from " + ref.repository();
     auto response = execute(ref, {pull_scope(ref.path)}, request, action, true);
     if (response.status == 404) return std::nullopt;
-    if (!is_success(response.status) || !hasher) throw_for_response(response, action);
-    return BlobHash{hasher->finish(), size};
+    if (!is_success(response.status) || !began) throw_for_response(response, action);
+    return size;
+}
+
+std::optional<RegistryClient::BlobHash> RegistryClient::hash_blob(const Reference& ref, const Digest& digest) {
+    std::optional<DigestHasher> hasher;
+    auto size = stream_blob(
+        ref, digest, [&] { hasher.emplace(digest.algorithm()); },
+        [&](const char* data, std::size_t n) { hasher->update(data, n); });
+    if (!size) return std::nullopt;
+    return BlobHash{hasher->finish(), *size};
+}
+
+RegistryClient::MountResult RegistryClient::mount_blob(const Reference& ref, const Digest& digest,
+                                                       const std::string& source_path) {
+    std::string query = "?mount=" + digest.str() + "&from=" + source_path;
+    HttpRequest request{"POST", "/v2/" + ref.path + "/blobs/uploads/" + query};
+    std::string action = "mounting blob " + digest.str() + " into " + ref.repository() + " from " + source_path;
+    // One token must carry both scopes, or the registry refuses the mount.
+    auto response = execute(ref, {push_scope(ref.path), pull_scope(source_path)}, request, action, false);
+    auto location = response.header("Location");
+    if (response.status == 201) return MountResult{true, ""};
+    if (response.status == 202 && location) return MountResult{false, resolve_location(response.url, *location)};
+    throw_for_response(response, action);
+}
+
+std::string RegistryClient::start_upload(const Reference& ref) {
+    HttpRequest request{"POST", "/v2/" + ref.path + "/blobs/uploads/"};
+    std::string action = "starting a blob upload to " + ref.repository();
+    auto response = execute(ref, {push_scope(ref.path)}, request, action, false);
+    auto location = response.header("Location");
+    if (response.status != 202 || !location) throw_for_response(response, action);
+    return resolve_location(response.url, *location);
+}
+
+void RegistryClient::finish_upload(const Reference& ref, const std::string& location, const Digest& digest,
+                                   std::int64_t size, const BodySource& source) {
+    // The location may carry query parameters the registry needs (its upload state): keep them, add ours.
+    std::string url = location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + digest.str();
+    HttpRequest request{"PUT", url};
+    set_header(request.headers, "Content-Type", "application/octet-stream");
+    request.body_source = source;
+    request.content_length = size;
+    std::string action = "uploading blob " + digest.str() + " to " + ref.repository();
+    auto response = execute(ref, {push_scope(ref.path)}, request, action, false);
+    if (response.status != 201) throw_for_response(response, action);
+    auto stored = header_digest(response);
+    if (stored && *stored != digest)
+        throw_registry(action + ": the registry stored it as " + stored->str());
 }
 
 }  // namespace digestflow::registry

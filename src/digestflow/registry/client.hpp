@@ -56,12 +56,36 @@ public:
     std::optional<std::string> get_small_blob(const Reference& ref, const Digest& digest,
                                               std::size_t max_bytes = 4 * 1024 * 1024);
 
-    // PUT the exact bytes under ref's tag (or digest) with the given Content-Type; returns the digest the
-    // registry reports, checked against the bytes' own digest.
-    Digest put_manifest(const Reference& ref, const std::string& bytes, const std::string& media_type);
+    // PUT the exact bytes under ref's tag (or digest) with the given Content-Type. The digest the registry
+    // reports must be the bytes' own; confirmed=false when it reported none.
+    struct PutResult {
+        Digest digest;
+        bool confirmed = false;
+    };
+    PutResult put_manifest(const Reference& ref, const std::string& bytes, const std::string& media_type);
 
     // HEAD a blob in ref's repository. nullopt = absent; otherwise its size.
     std::optional<std::int64_t> head_blob(const Reference& ref, const Digest& digest);
+
+    // GETs a blob into `sink` as it arrives (constant memory). `begin` is called before the bytes of each
+    // attempt start (a retry starts over). nullopt = absent; otherwise the number of bytes received.
+    std::optional<std::int64_t> stream_blob(const Reference& ref, const Digest& digest,
+                                            const std::function<void()>& begin, const BodySink& sink);
+
+    // Cross-repository mount into ref's repository from source_path on the same registry. mounted=false means
+    // the registry opened an upload session instead (202), to be finished with finish_upload.
+    struct MountResult {
+        bool mounted = false;
+        std::string upload_location;
+    };
+    MountResult mount_blob(const Reference& ref, const Digest& digest, const std::string& source_path);
+
+    // Opens an upload session in ref's repository; returns its location.
+    std::string start_upload(const Reference& ref);
+
+    // One streamed PUT of `size` bytes from `source` to the session; the registry must store `digest`.
+    void finish_upload(const Reference& ref, const std::string& location, const Digest& digest, std::int64_t size,
+                       const BodySource& source);
 
     // GETs a blob, hashing it while it streams (constant memory). nullopt = absent; otherwise the digest of
     // the bytes received (compare it with `digest`) and their count.
@@ -76,6 +100,7 @@ public:
 
 private:
     // Sends a request for a path on ref's registry with auth, retrying transient failures when idempotent.
+    // request.url is a path on ref's registry, or an absolute URL the registry handed out (upload locations).
     HttpResponse execute(const Reference& ref, const Scopes& scopes, HttpRequest request, const std::string& action,
                          bool idempotent, bool retry_server_errors = true);
     static std::string manifest_path(const Reference& ref);
