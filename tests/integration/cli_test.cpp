@@ -41,7 +41,7 @@ TEST_P(EveryTool, UsageErrorsAreJsonWithJson) {
     EXPECT_TRUE(doc["error"].is_string());
 }
 
-INSTANTIATE_TEST_SUITE_P(Tools, EveryTool, ::testing::Values("capture-digest", "verify-digest"));
+INSTANTIATE_TEST_SUITE_P(Tools, EveryTool, ::testing::Values("capture-digest", "verify-digest", "retag"));
 
 TEST(CaptureDigestCli, NeedsAnImageAndExactlyOneSource) {
     TempDir work;

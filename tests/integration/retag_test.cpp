@@ -1,0 +1,179 @@
+// retag against real docker-registry instances on loopback: same repository (no blob traffic), across
+// repositories (mounts), across registries (streamed copies), indexes, the tag-move guard. skopeo judges
+// the bytes; the registry's access log shows which endpoints were hit.
+#include "support/buildah.hpp"
+#include "support/registry_process.hpp"
+#include "support/skopeo.hpp"
+#include "support/temp_dir.hpp"
+#include "tools.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+namespace digestflow::testsupport {
+namespace {
+
+// Our requests in a registry's access log (the log line lands just after the answer: wait a moment).
+std::vector<AccessLogEntry> our_requests(const Registry& registry, std::size_t from) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    auto log = registry.access_log();
+    std::vector<AccessLogEntry> ours;
+    for (std::size_t i = from; i < log.size(); ++i)
+        if (log[i].user_agent.rfind("digestflow", 0) == 0) ours.push_back(log[i]);
+    return ours;
+}
+
+class Retag : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        source = new Registry();
+        target = new Registry();
+        buildah = new Buildah();
+        buildah->build_scratch_image("app");
+        image_digest = buildah->push("app", source->host() + "/team/app:build-1", plain);
+        buildah->build_index("multi");
+        index_digest = buildah->push_index("multi", source->host() + "/team/multi:build-1", plain);
+    }
+    static void TearDownTestSuite() {
+        delete buildah;
+        delete target;
+        delete source;
+    }
+
+    // A fresh artifact for `ref` (tag or digest) in this test's folder.
+    std::string capture(const std::string& ref) {
+        std::string path = work.file("image-digest.json");
+        auto run = run_tool("capture-digest", {"--image", ref, ref.find('@') == std::string::npos ? "--resolve" : "--offline",
+                                               "--out", path, "--force"});
+        EXPECT_EQ(run.exit_code, 0) << run.describe();
+        return path;
+    }
+    nlohmann::json history() const { return nlohmann::json::parse(read_text_file(work.file("image-digest.json")))["history"]; }
+
+    static Registry* source;
+    static Registry* target;
+    static Buildah* buildah;
+    static RemoteOptions plain;
+    static std::string image_digest, index_digest;
+    TempDir work{"digestflow-retag"};
+};
+Registry* Retag::source = nullptr;
+Registry* Retag::target = nullptr;
+Buildah* Retag::buildah = nullptr;
+RemoteOptions Retag::plain{false};
+std::string Retag::image_digest, Retag::index_digest;
+
+TEST_F(Retag, SameRepositoryPutsIdenticalBytesWithoutBlobTraffic) {
+    auto artifact = capture(source->host() + "/team/app:build-1");
+    auto log_start = source->access_log().size();
+    auto run = run_tool("retag", {"--artifact", artifact, "--tag", "1.4.2", "--json"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(raw_manifest(source->host() + "/team/app:1.4.2", plain),
+              raw_manifest(source->host() + "/team/app@" + image_digest, plain));
+    // GET the source by digest, HEAD the destination tag (the move guard), PUT: nothing else.
+    EXPECT_EQ(json_output(run)["requests"], 3);
+    auto requests = our_requests(*source, log_start);
+    ASSERT_EQ(requests.size(), 3u);
+    for (const auto& r : requests) EXPECT_EQ(r.path().find("/blobs/"), std::string::npos) << r.line;
+    EXPECT_EQ(requests[2].method, "PUT");
+    EXPECT_EQ(requests[2].path(), "/v2/team/app/manifests/1.4.2");
+    auto last = history().back();
+    EXPECT_EQ(last["step"], "retag");
+    EXPECT_EQ(last["to"][0], source->host() + "/team/app:1.4.2");
+}
+
+TEST_F(Retag, PromotesTheCapturedDigestEvenAfterTheBuildTagMoved) {
+    std::string build_tag = source->host() + "/team/moving:build-7";
+    std::string first = buildah->push("app", build_tag, plain);
+    auto artifact = capture(build_tag);
+    buildah->build_scratch_image("later", ScratchImage{{{"hello.txt", "a later build\n"}}});
+    std::string second = buildah->push("later", build_tag, plain);
+    ASSERT_NE(first, second);
+    auto run = run_tool("retag", {"--artifact", artifact, "--tag", "release"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(served_digest(source->host() + "/team/moving:release", plain), first);
+}
+
+TEST_F(Retag, TagMoveGuardIdempotenceAndAllowMove) {
+    auto artifact = capture(source->host() + "/team/app:build-1");
+    std::string taken = source->host() + "/team/app:taken";
+    buildah->build_scratch_image("intruder", ScratchImage{{{"hello.txt", "someone else\n"}}});
+    std::string intruder = buildah->push("intruder", taken, plain);
+
+    auto refused = run_tool("retag", {"--artifact", artifact, "--tag", "taken", "--tag", "fresh"});
+    EXPECT_EQ(refused.exit_code, 1) << refused.describe();
+    EXPECT_NE(refused.stderr_text.find(intruder), std::string::npos);
+    EXPECT_NE(refused.stderr_text.find(image_digest), std::string::npos);
+    EXPECT_EQ(served_digest(taken, plain), intruder) << "nothing moved";
+    EXPECT_EQ(skopeo_inspect_raw(source->host() + "/team/app:fresh", plain).exit_code == 0, false)
+        << "nothing written when one destination is refused";
+
+    auto moved = run_tool("retag", {"--artifact", artifact, "--tag", "taken", "--allow-move", "--json"});
+    ASSERT_EQ(moved.exit_code, 0) << moved.describe();
+    EXPECT_EQ(served_digest(taken, plain), image_digest);
+    EXPECT_EQ(json_output(moved)["destinations"][0]["previous"], intruder);
+    EXPECT_EQ(history().back()["previous"][taken], intruder);
+
+    auto again = run_tool("retag", {"--artifact", artifact, "--tag", "taken", "--json"});
+    ASSERT_EQ(again.exit_code, 0) << again.describe();
+    EXPECT_EQ(json_output(again)["destinations"][0]["action"], "unchanged");
+    EXPECT_EQ(json_output(again)["requests"], 2) << "GET the source, HEAD the tag; no PUT";
+}
+
+TEST_F(Retag, AnotherRepositoryMountsBlobsInsteadOfUploading) {
+    auto artifact = capture(source->host() + "/team/app:build-1");
+    auto log_start = source->access_log().size();
+    auto run = run_tool("retag", {"--artifact", artifact, "--to", source->host() + "/prod/app:1.0", "--json"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    auto out = json_output(run);
+    EXPECT_EQ(out["blobs"]["mounted"], 2);
+    EXPECT_EQ(out["blobs"]["uploaded"], 0);
+    EXPECT_EQ(served_digest(source->host() + "/prod/app:1.0", plain), image_digest);
+    for (const auto& r : our_requests(*source, log_start)) {
+        EXPECT_FALSE(r.method == "PATCH" || (r.method == "PUT" && r.path().find("/blobs/uploads/") != std::string::npos))
+            << "no blob bytes uploaded: " << r.line;
+        if (r.method == "POST") {
+            EXPECT_NE(r.uri.find("mount="), std::string::npos) << r.line;
+        }
+    }
+}
+
+TEST_F(Retag, AnotherRegistryGetsByteIdenticalImageAndIndex) {
+    auto artifact = capture(source->host() + "/team/app:build-1");
+    auto run = run_tool("retag", {"--artifact", artifact, "--to", target->host() + "/mirror/app:1.0", "--to",
+                                  target->host() + "/mirror/digest-only", "--json"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(raw_manifest(target->host() + "/mirror/app:1.0", plain),
+              raw_manifest(source->host() + "/team/app@" + image_digest, plain));
+    EXPECT_EQ(served_digest(target->host() + "/mirror/digest-only@" + image_digest, plain), image_digest);
+    auto out = json_output(run);
+    EXPECT_EQ(out["blobs"]["uploaded"], 2) << "streamed once";
+    EXPECT_EQ(out["blobs"]["mounted"], 2) << "the second repository mounts from the first";
+
+    auto index_artifact = capture(source->host() + "/team/multi:build-1");
+    auto index_run = run_tool("retag", {"--artifact", index_artifact, "--to", target->host() + "/mirror/multi:1.0"});
+    ASSERT_EQ(index_run.exit_code, 0) << index_run.describe();
+    std::string copied = raw_manifest(target->host() + "/mirror/multi:1.0", plain);
+    EXPECT_EQ(copied, raw_manifest(source->host() + "/team/multi@" + index_digest, plain));
+    auto index = nlohmann::json::parse(copied);
+    ASSERT_EQ(index["manifests"].size(), 2u);
+    for (const auto& child : index["manifests"]) {
+        std::string digest = child["digest"];
+        EXPECT_EQ(served_digest(target->host() + "/mirror/multi@" + digest, plain), digest);
+    }
+    auto verify = run_tool("verify-digest", {"--artifact", index_artifact, "--ref", target->host() + "/mirror/multi:1.0"});
+    EXPECT_EQ(verify.exit_code, 0) << verify.describe();
+}
+
+TEST_F(Retag, SourceFlagNeverResolvesATag) {
+    auto run = run_tool("retag", {"--source", source->host() + "/team/app:build-1", "--tag", "x"});
+    EXPECT_EQ(run.exit_code, 2) << run.describe();
+    auto by_digest = run_tool("retag", {"--source", source->host() + "/team/app@" + image_digest, "--tag", "from-source"});
+    EXPECT_EQ(by_digest.exit_code, 0) << by_digest.describe();
+    EXPECT_EQ(served_digest(source->host() + "/team/app:from-source", plain), image_digest);
+}
+
+}  // namespace
+}  // namespace digestflow::testsupport
