@@ -2,6 +2,7 @@
 // repositories (mounts), across registries (streamed copies), indexes, the tag-move guard. skopeo judges
 // the bytes; the registry's access log shows which endpoints were hit.
 #include "support/buildah.hpp"
+#include "support/registry_api.hpp"
 #include "support/registry_process.hpp"
 #include "support/skopeo.hpp"
 #include "support/temp_dir.hpp"
@@ -173,6 +174,45 @@ TEST_F(Retag, SourceFlagNeverResolvesATag) {
     auto by_digest = run_tool("retag", {"--source", source->host() + "/team/app@" + image_digest, "--tag", "from-source"});
     EXPECT_EQ(by_digest.exit_code, 0) << by_digest.describe();
     EXPECT_EQ(served_digest(source->host() + "/team/app:from-source", plain), image_digest);
+}
+
+// distribution 2.8 has no referrers API: a signature is found through the sha256-<hex> fallback tag, copied
+// by digest with its blobs, and the destination's fallback tag is written (the destination has no API either).
+TEST_F(Retag, ReferrersTravelThroughTheFallbackTag) {
+    const std::string repo = "team/signed";
+    std::string subject = buildah->push("app", source->host() + "/" + repo + ":1.0", plain);
+    std::string subject_size = std::to_string(raw_manifest(source->host() + "/" + repo + "@" + subject, plain).size());
+    std::string empty = push_blob(source->host(), repo, "{}");
+    std::string payload = push_blob(source->host(), repo, "pretend this is a signature");
+    const std::string signature =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+        R"("artifactType":"application/vnd.example.signature.v1",)"
+        R"("config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":")" + empty + R"(","size":2},)"
+        R"("layers":[{"mediaType":"application/vnd.example.signature.v1","digest":")" + payload + R"(","size":27}],)"
+        R"("subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + subject +
+        R"(","size":)" + subject_size + "}}";
+    std::string signature_digest = digest_of_raw(signature);
+    push_manifest(source->host(), repo, signature_digest, signature, "application/vnd.oci.image.manifest.v1+json");
+    const std::string fallback_tag = "sha256-" + subject.substr(7);
+    const std::string fallback_index =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)"
+        R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + signature_digest + R"(","size":)" +
+        std::to_string(signature.size()) + R"(,"artifactType":"application/vnd.example.signature.v1"}]})";
+    push_manifest(source->host(), repo, fallback_tag, fallback_index, "application/vnd.oci.image.index.v1+json");
+
+    auto artifact = capture(source->host() + "/" + repo + ":1.0");
+    auto run = run_tool("retag", {"--artifact", artifact, "--to", target->host() + "/mirror/signed:1.0",
+                                  "--referrers", "--json"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(json_output(run)["referrers"], 1);
+    EXPECT_EQ(raw_manifest(target->host() + "/mirror/signed@" + signature_digest, plain), signature);
+    EXPECT_EQ(raw_manifest(target->host() + "/mirror/signed:" + fallback_tag, plain), fallback_index)
+        << "the destination had no fallback index: it gets the source's, byte for byte";
+
+    auto without = run_tool("retag", {"--artifact", artifact, "--to", target->host() + "/mirror/unsigned:1.0"});
+    ASSERT_EQ(without.exit_code, 0) << without.describe();
+    EXPECT_NE(skopeo_inspect_raw(target->host() + "/mirror/unsigned@" + signature_digest, plain).exit_code, 0)
+        << "referrers are copied only when asked";
 }
 
 }  // namespace

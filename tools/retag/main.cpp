@@ -21,6 +21,8 @@ const cli::ToolSpec spec{
         {"tag", "TAG", "add this tag in the source repository", true},
         {"to", "REPO[:TAG]", "copy to this repository (a bare REPO keeps the digest only, no tag)", true},
         {"source", "REPO@DIGEST", "promote this instead of the artifact's image (no artifact is written)"},
+        {"referrers", "", "also copy what refers to the digest (signatures, attestations, SBOMs), found through "
+                          "the referrers API or the sha256-<hex> fallback tag"},
         {"allow-move", "", "let a destination tag that points at another digest move (recorded in history)"},
         {"progress", "", "show blob transfer progress on stderr even when it is not a terminal"},
     },
@@ -52,7 +54,8 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
         artifact = Artifact::load(args.artifact_path());
         source = Reference::parse(artifact->image().repository).with_digest(artifact->image().digest);
     }
-    operations::PromoteRequest request{source, destinations(args, source), args.has("allow-move")};
+    operations::PromoteRequest request{source, destinations(args, source), args.has("allow-move"),
+                                       args.has("referrers")};
 
     registry::RegistryClient client(args.client_options());
     cli::TransferProgress progress(args.has("progress"));
@@ -79,9 +82,11 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
     tool.text += "blobs: " + std::to_string(b.present) + " present, " + std::to_string(b.mounted) + " mounted, " +
                  std::to_string(b.uploaded) + " uploaded (" + std::to_string(b.bytes_uploaded) + " bytes); " +
                  std::to_string(client.request_count()) + " HTTP requests";
+    if (args.has("referrers")) tool.text += "\nreferrers copied: " + std::to_string(result.referrers);
     tool.json["digest"] = result.digest.str();
     tool.json["blobs"] = {{"present", b.present}, {"mounted", b.mounted}, {"uploaded", b.uploaded},
                           {"bytesUploaded", b.bytes_uploaded}};
+    tool.json["referrers"] = result.referrers;
     tool.json["requests"] = client.request_count();
 
     if (artifact) {

@@ -1,9 +1,13 @@
 #include "digestflow/operations/promote.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/referrers.hpp"
 #include "digestflow/registry/byte_pipe.hpp"
 
+#include "digestflow/media_types.hpp"
+
 #include <map>
+#include <set>
 #include <thread>
 
 namespace digestflow::operations {
@@ -122,13 +126,12 @@ private:
     std::map<std::string, std::map<std::string, std::string>> m_placed;  // registry -> digest -> repository path
 };
 
-// Writes the manifest under `target` (a tag, or the digest) and returns whether the registry confirmed it.
-bool put(RegistryClient& client, const Reference& target, const FetchedManifest& manifest) {
-    return client.put_manifest(target, manifest.bytes, manifest.media_type).confirmed;
+RegistryClient::PutResult put(RegistryClient& client, const Reference& target, const FetchedManifest& manifest) {
+    return client.put_manifest(target, manifest.bytes, manifest.media_type);
 }
 
 // Everything the promoted manifest needs in another repository, then the manifest under `name`.
-bool copy_into(RegistryClient& client, BlobPlacer& placer, const SourceContent& content, const Reference& to,
+RegistryClient::PutResult copy_into(RegistryClient& client, BlobPlacer& placer, const SourceContent& content, const Reference& to,
                const Reference& name) {
     if (!client.head_manifest(to.with_digest(content.top.digest))) {
         // Children (and their blobs) first, the index last: a registry refuses an index whose children are
@@ -141,6 +144,28 @@ bool copy_into(RegistryClient& client, BlobPlacer& placer, const SourceContent& 
         for (const auto& blob : content.top.parsed.blobs()) placer.ensure(to, blob);
     }
     return put(client, name, content.top);
+}
+
+// Copies every referrer of the promoted digest into `to` (each verified by digest, with its blobs), then,
+// where the destination does not index subjects itself, merges them into its fallback tag.
+int copy_referrers(RegistryClient& client, BlobPlacer& placer, const Reference& source, const Reference& to,
+                   const Digest& subject) {
+    auto listed = client.get_referrers(source.with_digest(subject));
+    if (!listed) return 0;
+    Manifest index = parse_manifest(listed->index, "", "referrers of " + source.with_digest(subject).str());
+    bool destination_indexes = true;
+    for (const auto& referrer : index.manifests) {
+        SourceContent content = fetch_source(client, source.with_digest(referrer.digest));
+        auto written = copy_into(client, placer, content, to, to.with_digest(referrer.digest));
+        destination_indexes = destination_indexes && written.subject_indexed;
+    }
+    if (!destination_indexes && !index.manifests.empty()) {
+        Reference tag = to.with_tag(referrers_fallback_tag(subject));
+        auto existing = client.get_manifest(tag);
+        std::string merged = merge_referrers_index(existing ? existing->bytes : "", listed->index);
+        if (!existing || merged != existing->bytes) client.put_manifest(tag, merged, std::string(media_types::oci_index));
+    }
+    return static_cast<int>(index.manifests.size());
 }
 
 }  // namespace
@@ -175,14 +200,23 @@ PromoteResult promote(RegistryClient& client, const PromoteRequest& request, con
         if (outcome.action == "unchanged") continue;
         const Reference& to = outcome.destination;
         Reference name = to.tag ? to : to.with_digest(result.digest);
-        bool confirmed = to.repository() == source.repository() ? put(client, name, content.top)
-                                                                : copy_into(client, placer, content, to, name);
+        bool confirmed = (to.repository() == source.repository() ? put(client, name, content.top)
+                                                                 : copy_into(client, placer, content, to, name))
+                             .confirmed;
         // The registry's Docker-Content-Digest on the PUT is the confirmation; without it, ask.
         if (!confirmed && to.tag) {
             auto now = client.head_manifest(to);
             if (!now || now->digest != result.digest)
                 throw_check_failed("after writing, " + to.str() + " resolves to " +
                                    (now ? now->digest.str() : "nothing") + ", not " + result.digest.str());
+        }
+    }
+    if (request.referrers) {
+        std::set<std::string> done;
+        for (const auto& outcome : result.destinations) {
+            const Reference& to = outcome.destination;
+            if (to.repository() == source.repository() || !done.insert(to.repository()).second) continue;
+            result.referrers += copy_referrers(client, placer, source, to, result.digest);
         }
     }
     return result;

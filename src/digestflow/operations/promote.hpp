@@ -17,6 +17,7 @@ struct PromoteRequest {
     Reference source;                     // repository@digest: a source tag is never resolved
     std::vector<Reference> destinations;  // repository:tag, or a bare repository (the digest only, no tag)
     bool allow_move = false;              // let a destination tag that points elsewhere move
+    bool referrers = false;               // also copy what refers to the digest (signatures, SBOMs, ...)
 };
 
 struct DestinationOutcome {
@@ -37,6 +38,7 @@ struct PromoteResult {
     std::string media_type;
     std::vector<DestinationOutcome> destinations;
     BlobCounts blobs;
+    int referrers = 0;  // referrer manifests copied into other repositories
 };
 
 // Called while blob bytes move: (digest, bytes so far, total).

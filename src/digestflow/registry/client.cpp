@@ -2,6 +2,7 @@
 
 #include "digestflow/error.hpp"
 #include "digestflow/media_types.hpp"
+#include "digestflow/referrers.hpp"
 #include "digestflow/registry/registry_errors.hpp"
 
 #include <random>
@@ -154,7 +155,7 @@ RegistryClient::PutResult RegistryClient::put_manifest(const Reference& ref, con
     if (reported && *reported != expected)
         throw_registry(action + ": the registry stored it as " + reported->str() + " but the bytes are " +
                        expected.str());
-    return PutResult{expected, reported.has_value()};
+    return PutResult{expected, reported.has_value(), response.header("OCI-Subject").has_value()};
 }
 
 std::optional<std::int64_t> RegistryClient::head_blob(const Reference& ref, const Digest& digest) {
@@ -167,6 +168,19 @@ std::optional<std::int64_t> RegistryClient::head_blob(const Reference& ref, cons
     return length ? std::stoll(*length) : -1;
 }
 
+
+std::optional<RegistryClient::Referrers> RegistryClient::get_referrers(const Reference& ref) {
+    HttpRequest request{"GET", "/v2/" + ref.path + "/referrers/" + ref.digest->str()};
+    set_header(request.headers, "Accept", std::string(media_types::oci_index));
+    std::string action = "listing referrers of " + ref.str();
+    auto response = execute(ref, {pull_scope(ref.path)}, request, action, true);
+    if (is_success(response.status)) return Referrers{std::move(response.body), true};
+    if (response.status != 404) throw_for_response(response, action);
+    // No referrers API: the fallback tag holds the list, if anyone wrote one.
+    auto fallback = get_manifest(ref.with_tag(referrers_fallback_tag(*ref.digest)));
+    if (!fallback || !fallback->parsed.is_index()) return std::nullopt;
+    return Referrers{std::move(fallback->bytes), false};
+}
 
 std::optional<std::string> RegistryClient::get_small_blob(const Reference& ref, const Digest& digest,
                                                          std::size_t max_bytes) {

@@ -52,6 +52,14 @@ public:
     // config blob's digest asked for as a manifest, which retrying cannot change).
     std::optional<FetchedManifest> get_manifest(const Reference& ref, bool retry_server_errors = true);
 
+    // The referrers of ref's digest as an image index: from the referrers API, or where the registry lacks
+    // it (404), from the fallback tag. nullopt = none found. Only the first page of the API is read.
+    struct Referrers {
+        std::string index;      // image index bytes
+        bool from_api = false;  // false: the fallback tag
+    };
+    std::optional<Referrers> get_referrers(const Reference& ref);
+
     // GETs a small blob (configs, at most max_bytes) and checks its digest. nullopt = absent.
     std::optional<std::string> get_small_blob(const Reference& ref, const Digest& digest,
                                               std::size_t max_bytes = 4 * 1024 * 1024);
@@ -60,7 +68,8 @@ public:
     // reports must be the bytes' own; confirmed=false when it reported none.
     struct PutResult {
         Digest digest;
-        bool confirmed = false;
+        bool confirmed = false;         // the registry reported the digest (Docker-Content-Digest)
+        bool subject_indexed = false;   // the registry indexed the manifest's subject (OCI-Subject)
     };
     PutResult put_manifest(const Reference& ref, const std::string& bytes, const std::string& media_type);
 

@@ -16,9 +16,9 @@ namespace digestflow::testsupport {
 // One HTTP request as the proxy saw it on a client connection.
 struct RequestLine {
     std::string method;
-    std::string path;            // the request target as sent (path and query)
-    std::size_t connection = 0;  // 1-based number of the client connection it arrived on
-    bool faulted = false;        // answered by the fault hook, never forwarded
+    std::string path;           // the request target as sent (path and query)
+    std::size_t connection = 0; // 1-based number of the client connection it arrived on
+    bool faulted = false;       // answered by the fault hook, never forwarded
 };
 
 // Returns a raw HTTP response ("HTTP/1.1 503 ...\r\n...\r\n\r\nbody") to send instead of forwarding the
@@ -32,7 +32,8 @@ using FaultHook = std::function<std::optional<std::string>(const RequestLine&)>;
 // kept-alive connection is recorded. A connection whose first bytes are not an HTTP request line (a TLS
 // ClientHello from a client probing for HTTPS) is relayed blindly and counted as non-HTTP, so the client
 // sees the upstream's own answer to it. Not supported: Expect: 100-continue, pipelining, upgrades.
-// Thread-safe; the destructor stops the listener and every connection within about 200 ms.
+// The hook is called on the connection's thread, with no lock held. Thread-safe; the destructor stops the
+// listener and every connection within about 200 ms (at most 5 s while a peer has stopped reading).
 class CountingProxy {
   public:
     explicit CountingProxy(const std::string& upstream_host);

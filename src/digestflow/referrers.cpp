@@ -1,0 +1,49 @@
+#include "digestflow/referrers.hpp"
+
+#include "digestflow/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+
+namespace digestflow {
+namespace {
+
+std::string tag_safe(std::string text, std::size_t limit) {
+    text = text.substr(0, limit);
+    for (char& c : text)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) c = '-';
+    return text;
+}
+
+nlohmann::ordered_json parse_index(const std::string& bytes, const char* which) {
+    auto doc = nlohmann::ordered_json::parse(bytes, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("manifests") || !doc["manifests"].is_array())
+        throw_usage(std::string("the ") + which + " referrers index is not an image index");
+    return doc;
+}
+
+}  // namespace
+
+std::string referrers_fallback_tag(const Digest& subject) {
+    return tag_safe(subject.algorithm(), 32) + "-" + tag_safe(subject.encoded(), 64);
+}
+
+std::string merge_referrers_index(const std::string& existing, const std::string& incoming) {
+    auto add = parse_index(incoming, "incoming");
+    if (existing.empty()) return incoming;
+    auto merged = parse_index(existing, "existing");
+    bool changed = false;
+    for (const auto& descriptor : add["manifests"]) {
+        bool present = false;
+        for (const auto& have : merged["manifests"])
+            present = present || (have.value("digest", "") == descriptor.value("digest", "x"));
+        if (!present) {
+            merged["manifests"].push_back(descriptor);
+            changed = true;
+        }
+    }
+    return changed ? merged.dump() : existing;
+}
+
+}  // namespace digestflow

@@ -1,0 +1,20 @@
+// Referrers (signatures, attestations, SBOMs pointing at a manifest through `subject`): the fallback tag
+// name and the merge of fallback indexes, per the OCI distribution spec's referrers tag schema.
+#pragma once
+
+#include "digestflow/digest.hpp"
+
+#include <string>
+
+namespace digestflow {
+
+// "sha256-<hex>": the algorithm and the encoded part (truncated to 32 and 64 characters), characters a tag
+// may not hold replaced by '-'.
+std::string referrers_fallback_tag(const Digest& subject);
+
+// The fallback index to store at the destination: `incoming` as it is when the destination has none
+// (byte-identical), else `existing` plus every descriptor of `incoming` it lacks (by digest), descriptors
+// kept whole (annotations included). Throws Error(Usage) when either is not an image index.
+std::string merge_referrers_index(const std::string& existing, const std::string& incoming);
+
+}  // namespace digestflow

@@ -1,0 +1,63 @@
+#include "support/registry_api.hpp"
+
+#include "support/skopeo.hpp"
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/URI.h>
+
+#include <sstream>
+#include <stdexcept>
+
+namespace digestflow::testsupport {
+namespace {
+
+struct Answer {
+    int status;
+    std::string location;
+    std::string body;
+};
+
+Answer send(const std::string& host, const std::string& method, const std::string& target, const std::string& body,
+            const std::string& content_type) {
+    Poco::URI uri("http://" + host);
+    Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
+    session.setTimeout(Poco::Timespan(10, 0));
+    Poco::Net::HTTPRequest request(method, target, Poco::Net::HTTPMessage::HTTP_1_1);
+    request.setContentLength(static_cast<std::streamsize>(body.size()));
+    if (!content_type.empty()) request.setContentType(content_type);
+    session.sendRequest(request) << body;
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session.receiveResponse(response);
+    std::ostringstream text;
+    Poco::StreamCopier::copyStream(in, text);
+    return Answer{static_cast<int>(response.getStatus()), response.get("Location", ""), text.str()};
+}
+
+[[noreturn]] void fail(const std::string& what, const Answer& answer) {
+    throw std::runtime_error(what + ": HTTP " + std::to_string(answer.status) + " " + answer.body);
+}
+
+}  // namespace
+
+std::string push_blob(const std::string& host, const std::string& repository, const std::string& bytes) {
+    std::string digest = digest_of_raw(bytes);
+    auto started = send(host, "POST", "/v2/" + repository + "/blobs/uploads/", "", "");
+    if (started.status != 202) fail("starting an upload to " + repository, started);
+    Poco::URI location(Poco::URI("http://" + host), started.location);
+    location.addQueryParameter("digest", digest);
+    auto done = send(host, "PUT", location.getPathAndQuery(), bytes, "application/octet-stream");
+    if (done.status != 201) fail("uploading a blob to " + repository, done);
+    return digest;
+}
+
+std::string push_manifest(const std::string& host, const std::string& repository, const std::string& reference,
+                          const std::string& bytes, const std::string& media_type) {
+    auto answer = send(host, "PUT", "/v2/" + repository + "/manifests/" + reference, bytes, media_type);
+    if (answer.status != 201) fail("pushing manifest " + repository + ":" + reference, answer);
+    return digest_of_raw(bytes);
+}
+
+}  // namespace digestflow::testsupport
