@@ -59,19 +59,6 @@ std::optional<std::int64_t> as_integer(const nlohmann::ordered_json& value) {
     return std::nullopt;
 }
 
-// Digest::validation_error() names the input again ("invalid digest \"x\": <reason>"); our messages already
-// quote the value, so keep only the reason.
-std::optional<std::string> digest_reason(const std::string& value) {
-    auto reason = Digest::validation_error(value);
-    if (!reason)
-        return reason;
-    for (auto pos = reason->find("\": "); pos != std::string::npos; pos = reason->find("\": ", pos + 1)) {
-        std::string rest = reason->substr(pos + 3);
-        if (rest.rfind("invalid checksum", 0) == 0 || rest.rfind("unsupported", 0) == 0)
-            return rest;
-    }
-    return reason;
-}
 
 void check_digest(const nlohmann::ordered_json& parent, const std::string& key, const std::string& where,
                   std::vector<std::string>& problems) {
@@ -84,7 +71,7 @@ void check_digest(const nlohmann::ordered_json& parent, const std::string& key, 
         problems.push_back(where + ": expected a digest string, got " + type_name(*it));
         return;
     }
-    if (auto reason = digest_reason(it->get<std::string>()))
+    if (auto reason = detail::digest_problem(it->get<std::string>()))
         problems.push_back(where + ": " + show(*it) + " is not a valid digest: " + *reason);
 }
 

@@ -61,23 +61,10 @@ std::string short_digest(const Digest& digest) {
     return s.size() > 19 ? s.substr(0, 19) + "..." : s;
 }
 
-// Digest::validation_error() names the input again ("invalid digest \"x\": <reason>"); our messages already
-// quote the value, so keep only the reason.
-std::optional<std::string> digest_reason(const std::string& value) {
-    auto reason = Digest::validation_error(value);
-    if (!reason)
-        return reason;
-    for (auto pos = reason->find("\": "); pos != std::string::npos; pos = reason->find("\": ", pos + 1)) {
-        std::string rest = reason->substr(pos + 3);
-        if (rest.rfind("invalid checksum", 0) == 0 || rest.rfind("unsupported", 0) == 0)
-            return rest;
-    }
-    return reason;
-}
 
 // A digest reported by a tool; the message names the input and where in it the value was found.
 Digest parse_reported_digest(const std::string& value, const std::string& input, const std::string& where) {
-    if (auto reason = digest_reason(value))
+    if (auto reason = detail::digest_problem(value))
         throw_usage(input + ": " + where + " " + quote(value) + " is not a valid digest: " + *reason +
                     " (pass the file the build tool wrote, unedited)");
     return Digest::parse(value);
@@ -362,7 +349,7 @@ CapturedDigest digest_from_flag(const std::string& text) {
         throw_usage(
             "--digest " + quote(value) +
             " is a reference, not a digest: pass only the sha256:... part and name the image with --image");
-    if (auto reason = digest_reason(value)) {
+    if (auto reason = detail::digest_problem(value)) {
         bool bare_hex = value.size() == 64 && std::all_of(value.begin(), value.end(), [](char c) {
                             return std::isxdigit(static_cast<unsigned char>(c)) != 0;
                         });
