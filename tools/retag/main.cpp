@@ -1,9 +1,11 @@
 // retag: promote the artifact's digest to new tags, repositories or registries, byte for byte.
 #include "digestflow/artifact.hpp"
+#include "digestflow/cli/exit_codes.hpp"
 #include "digestflow/cli/progress.hpp"
 #include "digestflow/cli/run.hpp"
 #include "digestflow/error.hpp"
-#include "digestflow/operations/promote.hpp"
+#include "digestflow/operations/promote_list.hpp"
+#include "digestflow/text_file.hpp"
 
 using namespace digestflow;
 
@@ -11,40 +13,103 @@ namespace {
 
 const cli::ToolSpec spec{
     "retag",
-    "(--tag TAG... | --to REPO[:TAG]...) [--artifact FILE | --source REPO@DIGEST] [options]",
+    "(--tag TAG... | --to REPO[:TAG]...) [--artifact FILE | --source REPO@DIGEST] [options]\n"
+    "       retag --from-list FILE [-j N] [options]",
     "Promotes an image by digest: --tag adds tags in the same repository (the manifest's exact bytes are PUT\n"
     "again, no blob traffic); --to copies into another repository (blobs mounted) or registry (blobs streamed\n"
     "and hashed), children before the index, then tags. A source tag is never resolved. A destination tag that\n"
     "points at another digest is refused unless --allow-move; one already at the digest is left alone. Every\n"
-    "destination tag is checked afterwards, and the promotion is appended to the artifact's history.",
+    "destination tag is confirmed, and the promotion is appended to the artifact's history.",
     {
         {"tag", "TAG", "add this tag in the source repository", true},
         {"to", "REPO[:TAG]", "copy to this repository (a bare REPO keeps the digest only, no tag)", true},
         {"source", "REPO@DIGEST", "promote this instead of the artifact's image (no artifact is written)"},
-        {"referrers", "", "also copy what refers to the digest (signatures, attestations, SBOMs), found through "
-                          "the referrers API or the sha256-<hex> fallback tag"},
         {"allow-move", "", "let a destination tag that points at another digest move (recorded in history)"},
+        {"referrers", "",
+         "also copy what refers to the digest (signatures, attestations, SBOMs), found through the referrers API "
+         "or the sha256-<hex> fallback tag"},
+        {"from-list", "FILE",
+         "many promotions, one JSON object per line: {\"artifact\": PATH} or {\"source\": \"REPO@DIGEST\"} with "
+         "\"tags\" and/or \"to\" (string or array), optional \"allowMove\", \"referrers\""},
+        {"jobs", "N", "with --from-list: promotions run in parallel (default 4)", false, 'j'},
         {"progress", "", "show blob transfer progress on stderr even when it is not a terminal"},
     },
     "  retag --artifact image-digest.json --tag 1.4.2 --tag stable\n"
-    "  retag --to registry.example.com/prod/app:1.4.2 --to mirror.example.com/prod/app\n"};
+    "  retag --to registry.example.com/prod/app:1.4.2 --to mirror.example.com/prod/app\n"
+    "  retag --from-list promotions.jsonl -j 8 --json\n"};
 
-std::vector<Reference> destinations(const cli::ParsedArgs& args, const Reference& source) {
-    std::vector<Reference> out;
-    for (const auto& tag : args.values("tag")) {
-        if (!is_valid_tag(tag)) throw_usage("--tag " + tag + ": not a valid tag (letters, digits, '_', '.', '-'; at most 128)");
-        out.push_back(source.with_tag(tag));
+nlohmann::ordered_json describe(const operations::PromoteResult& result) {
+    nlohmann::ordered_json doc{{"digest", result.digest.str()}, {"destinations", nlohmann::ordered_json::array()}};
+    for (const auto& d : result.destinations) {
+        nlohmann::ordered_json entry{{"reference", d.destination.str()}, {"action", d.action}};
+        if (d.previous) entry["previous"] = d.previous->str();
+        doc["destinations"].push_back(entry);
     }
-    for (const auto& text : args.values("to")) {
-        Reference to = Reference::parse(text);
-        if (to.digest) throw_usage("--to " + text + ": name a repository and optionally a tag; the digest is the artifact's");
-        out.push_back(to);
+    const auto& b = result.blobs;
+    doc["blobs"] = {{"present", b.present}, {"mounted", b.mounted}, {"uploaded", b.uploaded},
+                    {"bytesUploaded", b.bytes_uploaded}};
+    doc["referrers"] = result.referrers;
+    return doc;
+}
+
+void add_rate_limit(cli::ToolResult& tool, const registry::RegistryClient& client) {
+    auto limit = client.rate_limit();
+    if (limit.headers.empty() && limit.throttled == 0) return;
+    tool.json["rateLimit"] = {{"throttled", limit.throttled}, {"headers", limit.headers}};
+    tool.text += "\nrate limited: " + std::to_string(limit.throttled) + " time(s) waited out";
+}
+
+int jobs_of(const cli::ParsedArgs& args) {
+    std::string text = args.value_or("jobs", "4");
+    if (text.empty() || text.size() > 3 || text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) < 1)
+        throw_usage("-j/--jobs " + text + ": give a whole number from 1 to 999");
+    return std::stoi(text);
+}
+
+cli::ToolResult run_list(const cli::ParsedArgs& args) {
+    for (const char* flag : {"tag", "to", "source", "allow-move", "referrers"})
+        if (args.has(flag)) throw_usage(std::string("--") + flag + " goes in the list file's lines with --from-list");
+    std::string path = *args.value("from-list");
+    auto items = operations::parse_promotion_list(read_text_file(path, "--from-list"), path);
+    registry::RegistryClient client(args.client_options());
+    cli::TransferProgress progress(args.has("progress"));
+    auto outcomes = operations::promote_all(client, items, jobs_of(args), progress.callback());
+    progress.finish();
+
+    cli::ToolResult tool;
+    tool.json["items"] = nlohmann::ordered_json::array();
+    int failed = 0;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const auto& outcome = outcomes[i];
+        int code = outcome.failure ? cli::exit_code_for(*outcome.failure) : cli::exit_success;
+        tool.exit_code = std::max(tool.exit_code, code);
+        failed += code != 0;
+        nlohmann::ordered_json entry{{"line", items[i].line}, {"source", items[i].request.source.str()}, {"exitCode", code}};
+        std::string line = (code ? "FAIL " : "ok   ") + path + ":" + std::to_string(items[i].line) + " ";
+        if (outcome.result) {
+            auto described = describe(*outcome.result);
+            for (auto& [key, value] : described.items()) entry[key] = value;
+            std::string names;
+            for (const auto& d : outcome.result->destinations) names += (names.empty() ? "" : ", ") + d.destination.str() + " (" + d.action + ")";
+            line += items[i].request.source.str() + " -> " + names;
+        } else {
+            entry["error"] = outcome.error;
+            line += outcome.error;
+        }
+        entry["requests"] = outcome.requests;
+        tool.json["items"].push_back(entry);
+        tool.text += line + "; " + std::to_string(outcome.requests) + " requests\n";
     }
-    if (out.empty()) throw_usage("name at least one destination: --tag TAG or --to REPO[:TAG]");
-    return out;
+    tool.text += std::to_string(items.size() - failed) + " promoted, " + std::to_string(failed) + " failed; " +
+                 std::to_string(client.request_count()) + " HTTP requests";
+    tool.json["requests"] = client.request_count();
+    add_rate_limit(tool, client);
+    return tool;
 }
 
 cli::ToolResult run(const cli::ParsedArgs& args) {
+    if (args.has("from-list")) return run_list(args);
+    if (args.has("jobs")) throw_usage("-j/--jobs goes with --from-list");
     std::optional<Artifact> artifact;
     Reference source;
     if (auto text = args.value("source")) {
@@ -54,47 +119,31 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
         artifact = Artifact::load(args.artifact_path());
         source = Reference::parse(artifact->image().repository).with_digest(artifact->image().digest);
     }
-    operations::PromoteRequest request{source, destinations(args, source), args.has("allow-move"),
-                                       args.has("referrers")};
+    operations::PromoteRequest request{source, operations::promotion_destinations(source, args.values("tag"), args.values("to")),
+                                       args.has("allow-move"), args.has("referrers")};
 
     registry::RegistryClient client(args.client_options());
     cli::TransferProgress progress(args.has("progress"));
     auto result = operations::promote(client, request, progress.callback());
     progress.finish();
+    if (artifact) {
+        artifact->append_history(operations::promotion_history_entry(result));
+        artifact->save(args.out_path());
+    }
 
     cli::ToolResult tool;
+    tool.json = describe(result);
+    tool.json["requests"] = client.request_count();
     tool.text = "promoted " + source.str() + " (" + result.media_type + ")\n";
-    nlohmann::ordered_json to = nlohmann::ordered_json::array();
-    nlohmann::ordered_json previous = nlohmann::ordered_json::object();
-    for (const auto& d : result.destinations) {
-        std::string line = "  " + d.action + std::string(10 - std::min<std::size_t>(d.action.size(), 9), ' ') + d.destination.str();
-        if (d.previous) line += " (was " + d.previous->str() + ")";
-        tool.text += line + "\n";
-        nlohmann::ordered_json entry{{"reference", d.destination.str()}, {"action", d.action}};
-        if (d.previous) {
-            entry["previous"] = d.previous->str();
-            previous[d.destination.str()] = d.previous->str();
-        }
-        tool.json["destinations"].push_back(entry);
-        to.push_back(d.destination.str());
-    }
+    for (const auto& d : result.destinations)
+        tool.text += "  " + d.action + std::string(10 - std::min<std::size_t>(d.action.size(), 9), ' ') +
+                     d.destination.str() + (d.previous ? " (was " + d.previous->str() + ")" : "") + "\n";
     const auto& b = result.blobs;
     tool.text += "blobs: " + std::to_string(b.present) + " present, " + std::to_string(b.mounted) + " mounted, " +
                  std::to_string(b.uploaded) + " uploaded (" + std::to_string(b.bytes_uploaded) + " bytes); " +
                  std::to_string(client.request_count()) + " HTTP requests";
     if (args.has("referrers")) tool.text += "\nreferrers copied: " + std::to_string(result.referrers);
-    tool.json["digest"] = result.digest.str();
-    tool.json["blobs"] = {{"present", b.present}, {"mounted", b.mounted}, {"uploaded", b.uploaded},
-                          {"bytesUploaded", b.bytes_uploaded}};
-    tool.json["referrers"] = result.referrers;
-    tool.json["requests"] = client.request_count();
-
-    if (artifact) {
-        nlohmann::ordered_json entry{{"step", "retag"}, {"by", current_actor()}, {"to", to}};
-        if (!previous.empty()) entry["previous"] = previous;
-        artifact->append_history(entry);
-        artifact->save(args.out_path());
-    }
+    add_rate_limit(tool, client);
     return tool;
 }
 

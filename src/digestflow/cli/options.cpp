@@ -16,7 +16,8 @@ const FlagSpec* find_flag(const ToolSpec& spec, const std::string& name) {
 }
 
 void append_flag_help(std::string& out, const FlagSpec& flag) {
-    std::string left = "  --" + flag.name + (flag.value_name.empty() ? "" : " " + flag.value_name);
+    std::string left = "  " + (flag.short_name ? std::string("-") + flag.short_name + ", " : std::string()) + "--" +
+                       flag.name + (flag.value_name.empty() ? "" : " " + flag.value_name);
     if (left.size() < 32) left.resize(32, ' ');
     else left += "\n" + std::string(32, ' ');
     out += left + flag.help + (flag.repeatable ? " (repeatable)" : "") + "\n";
@@ -72,6 +73,10 @@ ParsedArgs parse_args(const ToolSpec& spec, int argc, char** argv) {
     const std::string hint = " (run " + spec.name + " --help)";
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
+        if (arg.size() == 2 && arg[0] == '-' && arg[1] != '-') {
+            for (const auto& f : spec.flags)
+                if (f.short_name == arg[1]) arg = "--" + f.name;
+        }
         if (arg.rfind("--", 0) != 0 || arg.size() == 2)
             throw_usage("unexpected argument \"" + arg + "\"" + hint);
         std::string name = arg.substr(2);

@@ -16,6 +16,7 @@ struct FlagSpec {
     std::string value_name; // "REF"; empty for a switch
     std::string help;
     bool repeatable = false;
+    char short_name = 0;    // e.g. 'j' for -j
 };
 
 struct ToolSpec {

@@ -1,8 +1,10 @@
 #include "digestflow/operations/promote.hpp"
 
+#include "digestflow/artifact.hpp"
 #include "digestflow/error.hpp"
 #include "digestflow/referrers.hpp"
 #include "digestflow/registry/byte_pipe.hpp"
+#include "digestflow/registry/request_counter.hpp"
 
 #include "digestflow/media_types.hpp"
 
@@ -40,7 +42,9 @@ void stream_blob(RegistryClient& client, const Reference& from, const Reference&
                  const Descriptor& blob, const ProgressFn& progress) {
     registry::BytePipe pipe;
     std::optional<Digest> received;
+    auto counter = registry::current_request_counter();
     std::thread producer([&] {
+        registry::RequestScope same_count(counter);  // the download counts toward the same promotion
         try {
             DigestHasher hasher(blob.digest.algorithm());
             std::int64_t bytes = 0;
@@ -83,31 +87,27 @@ void stream_blob(RegistryClient& client, const Reference& from, const Reference&
 // holds the blob (the source repository, or a repository this run already filled), else a streamed copy.
 class BlobPlacer {
 public:
-    BlobPlacer(RegistryClient& client, const Reference& source, BlobCounts& counts, const ProgressFn& progress)
-        : m_client(client), m_source(source), m_counts(counts), m_progress(progress) {
-    }
+    BlobPlacer(RegistryClient& client, const Reference& source, BlobCounts& counts, const ProgressFn& progress,
+               BlobPlacements& placements)
+        : m_client(client), m_source(source), m_counts(counts), m_progress(progress), m_placements(placements) {}
 
     void ensure(const Reference& to, const Descriptor& blob) {
-        std::string key = blob.digest.str();
-        auto& on_registry = m_placed[to.domain];
-        auto holder = on_registry.find(key);
-        std::string mount_from = holder != on_registry.end() ? holder->second
-                                 : to.domain == m_source.domain ? m_source.path
-                                                                : "";
+        std::string mount_from = m_placements.holder(to.domain, blob.digest)
+                                     .value_or(to.domain == m_source.domain ? m_source.path : "");
         std::string location;
         if (!mount_from.empty()) {
             // 201 answers both "mounted" and "was already there": no HEAD needed first.
             auto mount = m_client.mount_blob(to, blob.digest, mount_from);
             if (mount.mounted) {
                 ++m_counts.mounted;
-                on_registry[key] = to.path;
+                m_placements.record(to.domain, blob.digest, to.path);
                 return;
             }
             location = mount.upload_location;
         } else {
             if (m_client.head_blob(to, blob.digest)) {
                 ++m_counts.present;
-                on_registry[key] = to.path;
+                m_placements.record(to.domain, blob.digest, to.path);
                 return;
             }
             location = m_client.start_upload(to);
@@ -115,7 +115,7 @@ public:
         stream_blob(m_client, m_source, to, location, blob, m_progress);
         ++m_counts.uploaded;
         m_counts.bytes_uploaded += blob.size;
-        on_registry[key] = to.path;
+        m_placements.record(to.domain, blob.digest, to.path);
     }
 
 private:
@@ -123,7 +123,7 @@ private:
     Reference m_source;
     BlobCounts& m_counts;
     const ProgressFn& m_progress;
-    std::map<std::string, std::map<std::string, std::string>> m_placed;  // registry -> digest -> repository path
+    BlobPlacements& m_placements;
 };
 
 RegistryClient::PutResult put(RegistryClient& client, const Reference& target, const FetchedManifest& manifest) {
@@ -170,7 +170,51 @@ int copy_referrers(RegistryClient& client, BlobPlacer& placer, const Reference& 
 
 }  // namespace
 
-PromoteResult promote(RegistryClient& client, const PromoteRequest& request, const ProgressFn& progress) {
+std::vector<Reference> promotion_destinations(const Reference& source, const std::vector<std::string>& tags,
+                                              const std::vector<std::string>& to) {
+    std::vector<Reference> out;
+    for (const auto& tag : tags) {
+        if (!is_valid_tag(tag))
+            throw_usage("tag \"" + tag + "\" is not valid (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')");
+        out.push_back(source.with_tag(tag));
+    }
+    for (const auto& text : to) {
+        Reference destination = Reference::parse(text);
+        if (destination.digest)
+            throw_usage("destination " + text + " carries a digest: name a repository and optionally a tag");
+        out.push_back(destination);
+    }
+    if (out.empty()) throw_usage("name at least one destination: a tag (--tag) or a repository (--to REPO[:TAG])");
+    return out;
+}
+
+nlohmann::ordered_json promotion_history_entry(const PromoteResult& result) {
+    nlohmann::ordered_json entry{{"step", "retag"}, {"by", current_actor()}, {"to", nlohmann::ordered_json::array()}};
+    nlohmann::ordered_json previous = nlohmann::ordered_json::object();
+    for (const auto& d : result.destinations) {
+        entry["to"].push_back(d.destination.str());
+        if (d.previous) previous[d.destination.str()] = d.previous->str();
+    }
+    if (!previous.empty()) entry["previous"] = previous;
+    return entry;
+}
+
+std::optional<std::string> BlobPlacements::holder(const std::string& registry, const Digest& digest) const {
+    std::lock_guard lock(m_mutex);
+    auto on_registry = m_placed.find(registry);
+    if (on_registry == m_placed.end()) return std::nullopt;
+    auto found = on_registry->second.find(digest.str());
+    if (found == on_registry->second.end()) return std::nullopt;
+    return found->second;
+}
+
+void BlobPlacements::record(const std::string& registry, const Digest& digest, const std::string& repository_path) {
+    std::lock_guard lock(m_mutex);
+    m_placed[registry].emplace(digest.str(), repository_path);
+}
+
+PromoteResult promote(RegistryClient& client, const PromoteRequest& request, const ProgressFn& progress,
+                      BlobPlacements* placements) {
     if (!request.source.digest) throw_usage("the source must be REPOSITORY@DIGEST: a tag is never resolved here");
     const Reference source = request.source.with_digest(*request.source.digest);
     SourceContent content = fetch_source(client, source);
@@ -195,7 +239,8 @@ PromoteResult promote(RegistryClient& client, const PromoteRequest& request, con
         result.destinations.push_back(std::move(outcome));
     }
 
-    BlobPlacer placer(client, source, result.blobs, progress);
+    BlobPlacements own_placements;
+    BlobPlacer placer(client, source, result.blobs, progress, placements ? *placements : own_placements);
     for (const auto& outcome : result.destinations) {
         if (outcome.action == "unchanged") continue;
         const Reference& to = outcome.destination;

@@ -6,7 +6,11 @@
 #include "digestflow/reference.hpp"
 #include "digestflow/registry/client.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +45,26 @@ struct PromoteResult {
     int referrers = 0;  // referrer manifests copied into other repositories
 };
 
+// The destinations a user named: --tag T in the source repository, --to REPO[:TAG] anywhere. Throws
+// Error(Usage) for an invalid tag, a destination with a digest, or no destination at all.
+std::vector<Reference> promotion_destinations(const Reference& source, const std::vector<std::string>& tags,
+                                              const std::vector<std::string>& to);
+
+// The history entry a promotion leaves in the artifact: {"step":"retag","by","to":[…],"previous":{…}}.
+nlohmann::ordered_json promotion_history_entry(const PromoteResult& result);
+
+// Where blobs are known to be, per registry, so that a later copy mounts instead of uploading again. One per
+// run; shared by the promotions of a --from-list run (thread-safe).
+class BlobPlacements {
+public:
+    std::optional<std::string> holder(const std::string& registry, const Digest& digest) const;
+    void record(const std::string& registry, const Digest& digest, const std::string& repository_path);
+
+private:
+    mutable std::mutex m_mutex;
+    std::map<std::string, std::map<std::string, std::string>> m_placed;  // registry -> digest -> repository path
+};
+
 // Called while blob bytes move: (digest, bytes so far, total).
 using ProgressFn = std::function<void(const Digest&, std::int64_t, std::int64_t)>;
 
@@ -48,6 +72,6 @@ using ProgressFn = std::function<void(const Digest&, std::int64_t, std::int64_t)
 // another digest unless allow_move (Error(CheckFailed), naming both digests); copies children before the
 // index and blobs before manifests; then confirms every destination tag resolves to the digest.
 PromoteResult promote(registry::RegistryClient& client, const PromoteRequest& request,
-                      const ProgressFn& progress = {});
+                      const ProgressFn& progress = {}, BlobPlacements* placements = nullptr);
 
 }  // namespace digestflow::operations

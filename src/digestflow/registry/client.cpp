@@ -50,6 +50,21 @@ RegistryClient::~RegistryClient() = default;
 
 int RegistryClient::request_count() const { return m_transport.request_count(); }
 
+RegistryClient::RateLimit RegistryClient::rate_limit() const {
+    std::lock_guard lock(m_rate_mutex);
+    return m_rate_limit;
+}
+
+void RegistryClient::note_rate_limit(const HttpResponse& response) {
+    std::lock_guard lock(m_rate_mutex);
+    if (response.status == 429) ++m_rate_limit.throttled;
+    for (const auto& [name, value] : response.headers) {
+        std::string lower = name;
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lower.rfind("ratelimit-", 0) == 0 || lower.rfind("x-ratelimit-", 0) == 0) m_rate_limit.headers[lower] = value;
+    }
+}
+
 std::string RegistryClient::manifest_path(const Reference& ref) {
     return "/v2/" + ref.path + "/manifests/" + manifest_reference_part(ref);
 }
@@ -75,6 +90,7 @@ HttpResponse RegistryClient::execute(const Reference& ref, const Scopes& scopes,
             std::this_thread::sleep_for(backoff(m_options.first_backoff, attempt));
             continue;
         }
+        note_rate_limit(response);
         if (response.status == 401) {
             if (!auth_retried && m_auth.on_unauthorized(ref.domain, ref.path, scopes, response)) {
                 auth_retried = true;

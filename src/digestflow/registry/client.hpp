@@ -10,6 +10,8 @@
 #include "digestflow/registry/transport.hpp"
 
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -104,6 +106,14 @@ public:
     };
     std::optional<BlobHash> hash_blob(const Reference& ref, const Digest& digest);
 
+    // What the registry said about rate limits: the latest RateLimit-* headers seen, and how many 429 answers
+    // were waited out.
+    struct RateLimit {
+        std::map<std::string, std::string> headers;
+        int throttled = 0;
+    };
+    RateLimit rate_limit() const;
+
     int request_count() const;
     Transport& transport() { return m_transport; }
 
@@ -114,7 +124,11 @@ private:
                          bool idempotent, bool retry_server_errors = true);
     static std::string manifest_path(const Reference& ref);
 
+    void note_rate_limit(const HttpResponse& response);
+
     ClientOptions m_options;
+    mutable std::mutex m_rate_mutex;
+    RateLimit m_rate_limit;
     Transport m_transport;
     CredentialStore m_credentials;
     Authenticator m_auth;

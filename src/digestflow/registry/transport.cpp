@@ -1,6 +1,7 @@
 #include "digestflow/registry/transport.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/registry/request_counter.hpp"
 
 #include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
@@ -163,6 +164,7 @@ HttpResponse Transport::send_once(const HttpRequest& request) {
         bool reused = session->connected();
         try {
             ++m_requests;
+            count_request_in_scope();
             std::ostream& out = session->sendRequest(poco_request);
             if (request.body_source) {
                 std::vector<char> buffer(io_chunk);
@@ -200,6 +202,7 @@ HttpResponse Transport::send_once(const HttpRequest& request) {
             return response;
         } catch (const Poco::Net::SSLException& e) {
             --m_requests;  // the handshake failed: no HTTP request went out
+            count_request_in_scope(-1);
             if (is_protocol_mismatch(e)) throw TlsNotSpoken(e.displayText());
             throw TlsUntrusted(e.displayText());
         } catch (const Poco::TimeoutException& e) {
