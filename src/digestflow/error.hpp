@@ -23,6 +23,13 @@ private:
     ErrorKind m_kind;
 };
 
+// An error that retrying cannot fix (an untrusted certificate, a transfer that cannot resume): the client's
+// retry loop passes it straight up.
+class FinalError : public Error {
+public:
+    using Error::Error;
+};
+
 // Shorthands so call sites read as the condition they report.
 [[noreturn]] inline void throw_usage(const std::string& message) { throw Error(ErrorKind::Usage, message); }
 [[noreturn]] inline void throw_check_failed(const std::string& message) {

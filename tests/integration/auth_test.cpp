@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 namespace digestflow::testsupport {
@@ -162,6 +163,34 @@ TEST_F(TokenAuth, BearerFlowWithOneTokenPerScopePerProcess) {
     auto record = tokens->requests().front();
     EXPECT_EQ(record.user, user);
     EXPECT_EQ(record.scopes, std::vector<std::string>{"repository:team/app:pull"});
+    expect_no_secret(run);
+}
+
+// Parallel workers all meet the registry's first 401 before anyone knows the challenge: each must still
+// authenticate, and the token server is asked once per scope set. Over TLS, so no plain-HTTP fallback spaces
+// the workers out.
+TEST_F(TokenAuth, ParallelWorkersAllAuthenticate) {
+    Registry secure(RegistryOptions().with_tls(*tls).with_token_auth(tokens->registry_auth()));
+    Buildah buildah;
+    buildah.build_scratch_image("app");
+    std::string pushed = buildah.push("app", secure.host() + "/team/app:1.0", secure.client_options().with_creds(user, password));
+    auto dir = config_dir(work, "docker", auths_config(secure.host(), password));
+    std::string list;
+    for (int i = 0; i < 4; ++i)
+        list += R"({"source": ")" + secure.host() + "/team/app@" + pushed + R"(", "to": ")" + secure.host() +
+                "/team/copy-" + std::to_string(i) + ":1.0\"}\n";
+    write_text_file(work.file("list.jsonl"), list);
+    tokens->reset_counters();
+    auto run = run_tool("retag", {"--from-list", work.file("list.jsonl"), "-j", "4", "--ca-file", tls->ca_cert()},
+                        {{"DOCKER_CONFIG", dir}});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_NE(run.stdout_text.find("4 promoted, 0 failed"), std::string::npos) << run.stdout_text;
+    std::set<std::string> distinct;
+    for (const auto& record : tokens->requests()) {
+        std::string key;
+        for (const auto& scope : record.scopes) key += scope + " ";
+        EXPECT_TRUE(distinct.insert(key).second) << "asked twice for " << key;
+    }
     expect_no_secret(run);
 }
 

@@ -124,6 +124,36 @@ TEST_F(RetagList, TooManyRequestsIsWaitedOutAndReported) {
     EXPECT_EQ(served_digest(first->host() + "/team/app:after-429", plain), digest);
 }
 
+// A body that breaks off before its Content-Length is a network failure (retried), not corrupt content.
+TEST_F(RetagList, TruncatedBodyIsRetriedNotReportedAsCorruption) {
+    CountingProxy proxy(first->host());
+    std::string artifact = work.file("image-digest.json");
+    ASSERT_EQ(run_tool("capture-digest", {"--image", proxy.host() + "/team/app@" + digest, "--out", artifact}).exit_code, 0);
+    std::atomic<int> cut{0};
+    proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (request.method != "GET" || request.path.find("/blobs/") == std::string::npos || cut++ > 0) return std::nullopt;
+        return std::string("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\nonly a few bytes");
+    });
+    auto run = run_tool("verify-digest", {"--artifact", artifact, "--content", "--json"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(json_output(run)["checks"][0]["result"], "match");
+    EXPECT_EQ(cut.load(), 3) << "the cut blob was fetched again, then the other blob once";
+}
+
+// Whatever URL a registry hands out, clear text goes only to loopback or named hosts: an upload location on
+// plain HTTP elsewhere is refused before any connection is made.
+TEST_F(RetagList, PlainHttpUploadLocationElsewhereIsRefused) {
+    CountingProxy proxy(second->host());
+    proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (request.method != "POST") return std::nullopt;
+        return std::string("HTTP/1.1 202 Accepted\r\nLocation: http://uploads.example.invalid/v2/x/blobs/uploads/1\r\n"
+                           "Content-Length: 0\r\n\r\n");
+    });
+    auto run = run_tool("retag", {"--source", source(), "--to", proxy.host() + "/elsewhere/app:1"});
+    EXPECT_EQ(run.exit_code, 3) << run.describe();
+    EXPECT_NE(run.stderr_text.find("refusing plain HTTP to uploads.example.invalid"), std::string::npos) << run.stderr_text;
+}
+
 TEST_F(RetagList, ProgressIsShownWhenAsked) {
     auto run = run_tool("retag", {"--source", source(), "--to", second->host() + "/progress/app:1", "--progress"});
     ASSERT_EQ(run.exit_code, 0) << run.describe();

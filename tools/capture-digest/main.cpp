@@ -96,7 +96,6 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
     auto result = operations::capture(client.get(), request);
 
     std::string out = args.out_path();
-    if (out == "-" && args.json()) throw_usage("--out - and --json both write to stdout; choose one");
     guard_existing_artifact(out, result.artifact, args.has("force"));
     result.artifact.save(out);
 

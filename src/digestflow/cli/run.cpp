@@ -33,6 +33,8 @@ int run_tool(const ToolSpec& spec, int argc, char** argv, const ToolBody& body) 
             std::cout << spec.name << " " << DIGESTFLOW_VERSION << "\n";
             return exit_success;
         }
+        if (json && args.out_path() == "-")
+            throw_usage("--out - and --json both write to stdout; choose one");
         ToolResult result = body(args);
         if (json) {
             nlohmann::ordered_json doc{{"tool", spec.name}, {"exitCode", result.exit_code}};

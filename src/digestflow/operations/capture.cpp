@@ -65,7 +65,10 @@ registry::FetchedManifest fetch_given_manifest(registry::RegistryClient& client,
                     " (the registry does not have it): check that the push went to this repository, or pass "
                     "--offline to record it without checking");
     }
-    auto bytes = client.get_small_blob(image, digest);
+    // Manifests and configs are small; anything over the manifest bound is a layer, without fetching it.
+    constexpr std::int64_t small_blob_limit = 4 * 1024 * 1024;
+    std::optional<std::string> bytes;
+    if (*blob >= 0 && *blob <= small_blob_limit) bytes = client.get_small_blob(image, digest);
     BlobKind kind = bytes ? classify_blob(*bytes) : BlobKind::Other;
     if (kind == BlobKind::Config) refuse_image_id(image, digest);
     if (kind == BlobKind::Other)

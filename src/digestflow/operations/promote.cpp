@@ -50,17 +50,18 @@ void stream_blob(RegistryClient& client, const Reference& from, const Reference&
             std::int64_t bytes = 0;
             bool started = false;
             auto found = client.stream_blob(
-                from, blob.digest,
+                from, blob.digest, blob.size,
                 [&] {
                     if (started)
-                        throw_registry("the download of " + blob.digest.str() + " broke off mid-upload and cannot resume");
+                        throw FinalError(ErrorKind::Registry, "the download of " + blob.digest.str() +
+                                                                  " broke off mid-upload and cannot resume");
                     started = true;
                 },
                 [&](const char* data, std::size_t n) {
                     hasher.update(data, n);
                     bytes += static_cast<std::int64_t>(n);
                     if (progress) progress(blob.digest, bytes, blob.size);
-                    if (!pipe.write(data, n)) throw_registry("the upload was abandoned");
+                    if (!pipe.write(data, n)) throw FinalError(ErrorKind::Registry, "the upload was abandoned");
                 });
             if (!found) throw_registry("blob " + blob.digest.str() + " is missing from " + from.repository());
             received = hasher.finish();

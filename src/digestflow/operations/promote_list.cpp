@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <filesystem>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -59,7 +60,9 @@ std::vector<ListItem> parse_promotion_list(const std::string& text, const std::s
                 if (!line["artifact"].is_string()) throw_usage("\"artifact\" must be a path");
                 item.artifact_path = line["artifact"].get<std::string>();
                 // Two items rewriting one artifact would race: one item per artifact.
-                if (!artifacts.insert(*item.artifact_path).second)
+                std::error_code ignored;
+                auto canonical = std::filesystem::weakly_canonical(*item.artifact_path, ignored).string();
+                if (!artifacts.insert(canonical.empty() ? *item.artifact_path : canonical).second)
                     throw_usage("artifact " + *item.artifact_path + " is named by an earlier line too");
                 auto image = Artifact::load(*item.artifact_path).image();
                 item.request.source = Reference::parse(image.repository).with_digest(image.digest);

@@ -13,7 +13,7 @@ Check failed(const std::string& target, const std::string& detail, const std::st
 std::optional<Check> check_blobs(registry::RegistryClient& client, const Reference& repo, const Manifest& manifest,
                                  const std::string& target, int& blob_count) {
     for (const auto& blob : manifest.blobs()) {
-        auto hashed = client.hash_blob(repo, blob.digest);
+        auto hashed = client.hash_blob(repo, blob.digest, blob.size);
         ++blob_count;
         if (!hashed) return failed(target, "blob " + blob.digest.str() + " is missing from " + repo.repository());
         if (hashed->digest != blob.digest)
@@ -59,6 +59,10 @@ Check verify_content(registry::RegistryClient& client, const Artifact& artifact)
             ++manifests;
             if (!child_manifest)
                 return failed(target, "index child " + child.digest.str() + " is missing from " + repo.repository());
+            if (static_cast<std::int64_t>(child_manifest->bytes.size()) != child.size)
+                return failed(target, "index child " + child.digest.str() + " has " +
+                                          std::to_string(child_manifest->bytes.size()) + " bytes, the index says " +
+                                          std::to_string(child.size));
             if (child_manifest->parsed.is_index()) continue;  // nested indexes: their own children are not walked
             if (auto problem = check_blobs(client, repo, child_manifest->parsed, target, blobs)) return *problem;
         }

@@ -85,6 +85,14 @@ std::optional<std::string> Authenticator::authorization(const std::string& regis
         return basic_header(*creds);
     }
     if (challenge.scheme == "bearer") {
+        // One fetch at a time, so parallel workers needing the same scope ask the token server once.
+        std::lock_guard fetching(m_fetch_mutex);
+        {
+            std::lock_guard lock(m_mutex);
+            auto token = m_tokens.find(cache_key(registry, scopes));
+            if (token != m_tokens.end() && token->second.expires > std::chrono::steady_clock::now())
+                return "Bearer " + token->second.value;
+        }
         Token token = fetch_token(registry, repository_path, challenge, scopes);
         std::lock_guard lock(m_mutex);
         m_tokens[cache_key(registry, scopes)] = token;
@@ -94,7 +102,8 @@ std::optional<std::string> Authenticator::authorization(const std::string& regis
 }
 
 bool Authenticator::on_unauthorized(const std::string& registry, const std::string& /*repository_path*/,
-                                    const Scopes& scopes, const HttpResponse& response) {
+                                    const Scopes& scopes, const HttpResponse& response,
+                                    const std::optional<std::string>& sent) {
     auto challenges = parse_challenges(find_headers(response.headers, "WWW-Authenticate"));
     // Prefer Bearer when a registry offers both.
     auto chosen = std::find_if(challenges.begin(), challenges.end(), [](const Challenge& c) { return c.scheme == "bearer"; });
@@ -104,16 +113,16 @@ bool Authenticator::on_unauthorized(const std::string& registry, const std::stri
 
     std::lock_guard lock(m_mutex);
     auto& state = m_registries[registry];
-    bool first_time = state.challenge.scheme.empty();
     state.challenge = *chosen;
+    if (!sent) return true;  // we sent nothing: now that the challenge is known, credentials can go along
     if (chosen->scheme == "bearer") {
-        // A token we already had was refused (expired early, or lacks the scope): fetch once more.
-        auto erased = m_tokens.erase(cache_key(registry, scopes));
-        return first_time || erased > 0;
+        // The token we sent was refused (expired early, or lacks the scope): drop it, unless another thread
+        // already replaced it, and fetch once more.
+        auto cached = m_tokens.find(cache_key(registry, scopes));
+        if (cached != m_tokens.end() && "Bearer " + cached->second.value == *sent) m_tokens.erase(cached);
+        return true;
     }
-    bool retry = !state.tried_basic;
-    state.tried_basic = true;
-    return retry && first_time;
+    return false;  // Basic credentials were refused: sending them again changes nothing
 }
 
 Authenticator::Token Authenticator::fetch_token(const std::string& registry, const std::string& repository_path,

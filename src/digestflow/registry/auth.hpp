@@ -31,10 +31,11 @@ public:
     std::optional<std::string> authorization(const std::string& registry, const std::string& repository_path,
                                              const Scopes& scopes);
 
-    // Called with a 401 answer. Learns the challenge and returns true when a retry with new credentials makes
-    // sense; false when we already tried what we have (the caller then reports the 401).
+    // Called with a 401 answer to a request that carried `sent` (its Authorization, if any). Learns the
+    // challenge and returns true when a retry with other credentials makes sense: none were sent, or a bearer
+    // token was refused (it is dropped, so a new one is fetched). False for refused Basic credentials.
     bool on_unauthorized(const std::string& registry, const std::string& repository_path, const Scopes& scopes,
-                         const HttpResponse& response);
+                         const HttpResponse& response, const std::optional<std::string>& sent);
 
     // Where the credentials for a registry came from ("anonymous" when none), for messages.
     std::string credential_source(const std::string& registry, const std::string& repository_path);
@@ -46,7 +47,6 @@ private:
     };
     struct RegistryAuth {
         Challenge challenge;  // empty scheme until the registry asks
-        bool tried_basic = false;
     };
     std::optional<Credentials> credentials_for(const std::string& registry, const std::string& repository_path);
     Token fetch_token(const std::string& registry, const std::string& repository_path, const Challenge& challenge,
@@ -55,7 +55,8 @@ private:
 
     Transport& m_transport;
     const CredentialStore& m_credentials;
-    std::mutex m_mutex;
+    std::mutex m_mutex;        // guards the maps
+    std::mutex m_fetch_mutex;  // serialises token fetches
     std::map<std::string, RegistryAuth> m_registries;
     std::map<std::string, Token> m_tokens;
     std::map<std::string, std::optional<Credentials>> m_credential_cache;

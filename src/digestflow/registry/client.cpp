@@ -13,12 +13,20 @@ namespace {
 
 bool is_success(int status) { return status >= 200 && status < 300; }
 
+// A non-negative decimal header value; nullopt for anything else (absent, a date, garbage, too large).
+std::optional<std::int64_t> header_number(const HttpResponse& response, const std::string& name) {
+    auto value = response.header(name);
+    if (!value || value->empty() || value->size() > 15 || value->find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    return std::stoll(*value);
+}
+
 // Seconds from a Retry-After header given as a number; HTTP dates are rare for registries and fall back to
 // our own backoff.
 std::optional<std::chrono::milliseconds> retry_after(const HttpResponse& response) {
-    auto value = response.header("Retry-After");
-    if (!value || value->empty() || value->find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-    return std::chrono::milliseconds(std::stoll(*value) * 1000);
+    auto seconds = header_number(response, "Retry-After");
+    if (!seconds) return std::nullopt;
+    return std::chrono::milliseconds(std::min<std::int64_t>(*seconds, 86400) * 1000);
 }
 
 std::chrono::milliseconds backoff(std::chrono::milliseconds first, int attempt) {
@@ -77,13 +85,17 @@ HttpResponse RegistryClient::execute(const Reference& ref, const Scopes& scopes,
     const bool absolute = path.rfind("http://", 0) == 0 || path.rfind("https://", 0) == 0;
     bool auth_retried = false;
     for (int attempt = 1;; ++attempt) {
-        request.url = absolute ? path : m_transport.registry_base_url(ref.api_host()) + path;
-        if (auto authorization = m_auth.authorization(ref.domain, ref.path, scopes))
-            set_header(request.headers, "Authorization", *authorization);
+        const std::string base = m_transport.registry_base_url(ref.api_host());
+        request.url = absolute ? path : base + path;
+        // Credentials go only where the registry itself is: an upload location elsewhere gets none.
+        bool ours = !absolute || request.url.rfind(base + "/", 0) == 0;
+        auto authorization = ours ? m_auth.authorization(ref.domain, ref.path, scopes) : std::nullopt;
+        if (authorization) set_header(request.headers, "Authorization", *authorization);
+        else remove_header(request.headers, "Authorization");
         HttpResponse response;
         try {
             response = m_transport.send(request);
-        } catch (const TlsTrustError&) {
+        } catch (const FinalError&) {
             throw;
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::Registry || !idempotent || attempt >= m_options.max_attempts) throw;
@@ -92,7 +104,11 @@ HttpResponse RegistryClient::execute(const Reference& ref, const Scopes& scopes,
         }
         note_rate_limit(response);
         if (response.status == 401) {
-            if (!auth_retried && m_auth.on_unauthorized(ref.domain, ref.path, scopes, response)) {
+            // Learn the challenge; retry once when we sent no credentials yet (another thread may have learnt
+            // it meanwhile) or the ones we sent were refused and new ones can be had. A streamed body cannot
+            // be sent twice.
+            bool renewable = m_auth.on_unauthorized(ref.domain, ref.path, scopes, response, authorization);
+            if (!auth_retried && ours && !request.body_source && renewable) {
                 auth_retried = true;
                 --attempt;
                 continue;
@@ -131,9 +147,7 @@ std::optional<ManifestHead> RegistryClient::head_manifest(const Reference& ref) 
         if (!fetched) return std::nullopt;
         return ManifestHead{fetched->digest, fetched->media_type, static_cast<std::int64_t>(fetched->bytes.size())};
     }
-    std::int64_t size = -1;
-    if (auto length = response.header("Content-Length")) size = std::stoll(*length);
-    return ManifestHead{*digest, media_type, size};
+    return ManifestHead{*digest, media_type, header_number(response, "Content-Length").value_or(-1)};
 }
 
 std::optional<FetchedManifest> RegistryClient::get_manifest(const Reference& ref, bool retry_server_errors) {
@@ -180,8 +194,7 @@ std::optional<std::int64_t> RegistryClient::head_blob(const Reference& ref, cons
     auto response = execute(ref, {pull_scope(ref.path)}, request, action, true);
     if (response.status == 404) return std::nullopt;
     if (!is_success(response.status)) throw_for_response(response, action);
-    auto length = response.header("Content-Length");
-    return length ? std::stoll(*length) : -1;
+    return header_number(response, "Content-Length").value_or(-1);
 }
 
 
@@ -213,7 +226,8 @@ std::optional<std::string> RegistryClient::get_small_blob(const Reference& ref, 
 }
 
 std::optional<std::int64_t> RegistryClient::stream_blob(const Reference& ref, const Digest& digest,
-                                                        const std::function<void()>& begin, const BodySink& sink) {
+                                                        std::int64_t expected_size, const std::function<void()>& begin,
+                                                        const BodySink& sink) {
     HttpRequest request{"GET", "/v2/" + ref.path + "/blobs/" + digest.str()};
     std::int64_t size = 0;
     bool began = false;
@@ -224,6 +238,11 @@ std::optional<std::int64_t> RegistryClient::stream_blob(const Reference& ref, co
     };
     request.body_sink = [&](const char* data, std::size_t n) {
         size += static_cast<std::int64_t>(n);
+        // Every read is bounded: a blob larger than its descriptor says is not the blob.
+        if (expected_size >= 0 && size > expected_size)
+            throw FinalError(ErrorKind::CheckFailed, "blob " + digest.str() + " in " + ref.repository() +
+                                                         " is larger than the " + std::to_string(expected_size) +
+                                                         " bytes its descriptor declares; refusing it");
         sink(data, n);
     };
     std::string action = "fetching blob " + digest.str() + " from " + ref.repository();
@@ -233,10 +252,11 @@ std::optional<std::int64_t> RegistryClient::stream_blob(const Reference& ref, co
     return size;
 }
 
-std::optional<RegistryClient::BlobHash> RegistryClient::hash_blob(const Reference& ref, const Digest& digest) {
+std::optional<RegistryClient::BlobHash> RegistryClient::hash_blob(const Reference& ref, const Digest& digest,
+                                                                 std::int64_t expected_size) {
     std::optional<DigestHasher> hasher;
     auto size = stream_blob(
-        ref, digest, [&] { hasher.emplace(digest.algorithm()); },
+        ref, digest, expected_size, [&] { hasher.emplace(digest.algorithm()); },
         [&](const char* data, std::size_t n) { hasher->update(data, n); });
     if (!size) return std::nullopt;
     return BlobHash{hasher->finish(), *size};

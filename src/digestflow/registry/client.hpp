@@ -80,7 +80,8 @@ public:
 
     // GETs a blob into `sink` as it arrives (constant memory). `begin` is called before the bytes of each
     // attempt start (a retry starts over). nullopt = absent; otherwise the number of bytes received.
-    std::optional<std::int64_t> stream_blob(const Reference& ref, const Digest& digest,
+    // expected_size >= 0 bounds the read: more bytes than that is an error.
+    std::optional<std::int64_t> stream_blob(const Reference& ref, const Digest& digest, std::int64_t expected_size,
                                             const std::function<void()>& begin, const BodySink& sink);
 
     // Cross-repository mount into ref's repository from source_path on the same registry. mounted=false means
@@ -104,7 +105,7 @@ public:
         Digest digest;
         std::int64_t size = 0;
     };
-    std::optional<BlobHash> hash_blob(const Reference& ref, const Digest& digest);
+    std::optional<BlobHash> hash_blob(const Reference& ref, const Digest& digest, std::int64_t expected_size);
 
     // What the registry said about rate limits: the latest RateLimit-* headers seen, and how many 429 answers
     // were waited out.

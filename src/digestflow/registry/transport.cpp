@@ -148,6 +148,12 @@ void Transport::release(const UrlParts& url, std::unique_ptr<Poco::Net::HTTPClie
 
 HttpResponse Transport::send_once(const HttpRequest& request) {
     UrlParts url = split_url(request.url);
+    // Whatever URL a registry hands out (upload locations, redirects, token realms), clear text goes only to
+    // loopback or to hosts the user named.
+    if (url.scheme == "http" && !is_loopback_host(url.host) && !is_insecure_host(url.authority()))
+        throw FinalError(ErrorKind::Registry, "refusing plain HTTP to " + url.authority() +
+                                                  " (name it with --insecure-registry " + url.authority() +
+                                                  " if that is intended)");
     Poco::Net::HTTPRequest poco_request(request.method, url.target, Poco::Net::HTTPMessage::HTTP_1_1);
     for (const auto& [name, value] : request.headers) poco_request.add(name, value);
     poco_request.set("User-Agent", m_options.user_agent);
@@ -184,11 +190,13 @@ HttpResponse Transport::send_once(const HttpRequest& request) {
             for (const auto& [name, value] : poco_response) response.headers.emplace_back(name, value);
 
             bool streaming = request.body_sink && response.status / 100 == 2;
+            std::int64_t streamed = 0;
             if (streaming && request.body_begin) request.body_begin();
             std::vector<char> buffer(io_chunk);
             while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
                 auto n = static_cast<std::size_t>(in.gcount());
                 if (streaming) {
+                    streamed += static_cast<std::int64_t>(n);
                     request.body_sink(buffer.data(), n);
                 } else {
                     if (response.body.size() + n > request.max_response_body)
@@ -198,6 +206,14 @@ HttpResponse Transport::send_once(const HttpRequest& request) {
                     response.body.append(buffer.data(), n);
                 }
             }
+            // Poco ends a fixed-length body quietly at EOF, and the stream hides socket errors in badbit:
+            // a body that broke off must not pass for a complete one.
+            std::int64_t received = streaming ? streamed : static_cast<std::int64_t>(response.body.size());
+            bool body_expected = request.method != "HEAD" && response.status != 204 && response.status != 304;
+            if (in.bad() || (body_expected && poco_response.hasContentLength() &&
+                             received < poco_response.getContentLength64()))
+                throw_registry("the connection to " + url.authority() + " broke off after " + std::to_string(received) +
+                               " bytes of " + request.method + " " + url.target);
             if (poco_response.getKeepAlive()) release(url, std::move(session));
             return response;
         } catch (const Poco::Net::SSLException& e) {
@@ -255,7 +271,9 @@ HttpResponse Transport::send(const HttpRequest& original) {
         if (hop >= max_redirects)
             throw_registry(url.authority() + " redirected more than " + std::to_string(max_redirects) + " times");
         std::string next = resolve_location(request.url, *location);
-        if (split_url(next).authority() != url.authority()) remove_header(request.headers, "Authorization");
+        UrlParts next_url = split_url(next);
+        if (next_url.scheme != url.scheme || next_url.authority() != url.authority())
+            remove_header(request.headers, "Authorization");
         request.url = next;
     }
 }

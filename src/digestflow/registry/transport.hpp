@@ -70,9 +70,9 @@ private:
 };
 
 // A certificate we do not trust: retrying cannot change that, so the client reports it at once.
-class TlsTrustError : public Error {
+class TlsTrustError : public FinalError {
 public:
-    explicit TlsTrustError(const std::string& message) : Error(ErrorKind::Registry, message) {}
+    explicit TlsTrustError(const std::string& message) : FinalError(ErrorKind::Registry, message) {}
 };
 
 // True for localhost, 127.0.0.0/8 and ::1 (host without port or brackets).
