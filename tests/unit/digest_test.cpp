@@ -2,6 +2,8 @@
 
 #include "digestflow/error.hpp"
 
+#include "labelled_cases.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,10 +25,7 @@ std::string upper(std::string s) {
     return s;
 }
 
-template <class Case>
-std::string label_of(const testing::TestParamInfo<Case>& info) {
-    return info.param.label;
-}
+DIGESTFLOW_LABELLED_CASES()
 
 // Which go-digest error a string must produce; the phrase is checked in the message.
 enum class Outcome { Valid, Format, Length, Unsupported };

@@ -3,6 +3,8 @@
 
 #include "digestflow/error.hpp"
 
+#include "labelled_cases.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -14,17 +16,7 @@
 namespace digestflow::registry {
 namespace {
 
-template <class Case>
-std::string label_of(const testing::TestParamInfo<Case>& info) {
-    return info.param.label;
-}
-
-// Failure output names the case instead of dumping its bytes.
-template <class Case>
-    requires requires(const Case& c) { c.label; }
-void PrintTo(const Case& c, std::ostream* os) {
-    *os << c.label;
-}
+DIGESTFLOW_LABELLED_CASES()
 
 // ---- split_url ----
 

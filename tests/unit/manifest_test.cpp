@@ -5,6 +5,8 @@
 #include "digestflow/error.hpp"
 #include "digestflow/media_types.hpp"
 
+#include "labelled_cases.hpp"
+
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -208,17 +210,7 @@ std::string replace(std::string text, const std::string& from, const std::string
     return text.replace(at, from.size(), to);
 }
 
-template <class Case>
-std::string label_of(const testing::TestParamInfo<Case>& info) {
-    return info.param.label;
-}
-
-// Failure output names the case instead of dumping its bytes.
-template <class Case>
-    requires requires(const Case& c) { c.label; }
-void PrintTo(const Case& c, std::ostream* os) {
-    *os << c.label;
-}
+DIGESTFLOW_LABELLED_CASES()
 
 // ---- documents that parse ----
 

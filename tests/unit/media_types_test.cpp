@@ -1,6 +1,8 @@
 // Media type classification, Content-Type parameter stripping and the manifest Accept header.
 #include "digestflow/media_types.hpp"
 
+#include "labelled_cases.hpp"
+
 #include <gtest/gtest.h>
 
 #include <ostream>
@@ -10,17 +12,7 @@
 namespace digestflow::media_types {
 namespace {
 
-template <class Case>
-std::string label_of(const testing::TestParamInfo<Case>& info) {
-    return info.param.label;
-}
-
-// Failure output names the case instead of dumping its bytes.
-template <class Case>
-    requires requires(const Case& c) { c.label; }
-void PrintTo(const Case& c, std::ostream* os) {
-    *os << c.label;
-}
+DIGESTFLOW_LABELLED_CASES()
 
 // ---- classification ----
 

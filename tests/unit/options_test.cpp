@@ -5,6 +5,8 @@
 #include "digestflow/cli/exit_codes.hpp"
 #include "digestflow/error.hpp"
 
+#include "labelled_cases.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,17 +22,7 @@
 namespace digestflow::cli {
 namespace {
 
-template <class Case>
-std::string label_of(const testing::TestParamInfo<Case>& info) {
-    return info.param.label;
-}
-
-// Failure output names the case instead of dumping its bytes.
-template <class Case>
-    requires requires(const Case& c) { c.label; }
-void PrintTo(const Case& c, std::ostream* os) {
-    *os << c.label;
-}
+DIGESTFLOW_LABELLED_CASES()
 
 // A tool shaped like capture-digest: a single value flag, a repeatable one and a switch.
 ToolSpec sample_tool() {

@@ -2,6 +2,8 @@
 
 #include "digestflow/error.hpp"
 
+#include "labelled_cases.hpp"
+
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -41,10 +43,7 @@ ParseCase bad(std::string label, std::string input, std::string error) {
     return {std::move(label), std::move(input), std::move(error), "", "", std::nullopt, std::nullopt};
 }
 
-template <class Case>
-std::string label_of(const testing::TestParamInfo<Case>& info) {
-    return info.param.label;
-}
+DIGESTFLOW_LABELLED_CASES()
 
 void check(const ParseCase& c, Reference (*parse)(std::string_view), bool exact_round_trip) {
     if (c.error.empty()) {
