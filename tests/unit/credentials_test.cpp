@@ -190,6 +190,7 @@ protected:
                    "broken.example.com) echo 'keychain is locked'; echo 'see   the log' >&2; exit 3 ;;\n"
                    "garbage.example.com) echo 'Secret=" + secret + " oops'; exit 0 ;;\n"
                    "empty.example.com) echo '{}' ;;\n"
+                   "leaky.example.com) printf '{\"Username\":\"u\",\"Secret\":\"" + secret + "-leaky\"}'; exit 5 ;;\n"
                    "*) echo \"unexpected request [$request]\"; exit 4 ;;\n"
                    "esac\n");
         // Floods stderr past the pipe buffer before answering: reading must not deadlock.
@@ -440,6 +441,14 @@ TEST_F(CredentialFiles, HelperTokenUsernameMeansIdentityToken) {
 TEST_F(CredentialFiles, HelperEmptyAnswerIsNoCredentials) {
     install_helpers();
     EXPECT_FALSE(run_credential_helper("dftest", "empty.example.com").has_value());
+}
+
+TEST_F(CredentialFiles, FailingHelperThatPrintedJsonIsNotQuoted) {
+    install_helpers();
+    const std::string message = error_message([] { run_credential_helper("dftest", "leaky.example.com"); },
+                                              ErrorKind::Auth);
+    EXPECT_FALSE(contains(message, k_secret)) << message;
+    EXPECT_TRUE(contains(message, "exit 5")) << message;
 }
 
 TEST_F(CredentialFiles, HelperNonJsonOutputIsNotEchoed) {

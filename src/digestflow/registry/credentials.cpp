@@ -337,7 +337,9 @@ std::optional<Credentials> run_helper(const std::string& helper, const std::stri
             contains_ignoring_case(result.err, "credentials not found")) {
             return std::nullopt;
         }
-        std::string message = one_line(result.out);
+        // A helper that printed a JSON answer and still failed may have printed the secret: never quote JSON.
+        const bool looks_like_json = result.out.find('{') != std::string::npos;
+        std::string message = looks_like_json ? std::string("(output withheld: it may hold a secret)") : one_line(result.out);
         const std::string err = one_line(result.err);
         if (!err.empty()) {
             message = message.empty() ? err : message + " / " + err;
