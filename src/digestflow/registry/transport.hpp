@@ -54,7 +54,6 @@ public:
     bool is_insecure_host(const std::string& authority) const;
 
 private:
-    struct Pooled;
     std::unique_ptr<Poco::Net::HTTPClientSession> acquire(const UrlParts& url);
     void release(const UrlParts& url, std::unique_ptr<Poco::Net::HTTPClientSession> session);
     HttpResponse send_once(const HttpRequest& request);
