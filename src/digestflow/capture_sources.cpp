@@ -104,12 +104,15 @@ struct Candidate {
 
 // Picks the one digest for `image` among `candidates`: same repository first, then the same tag when the
 // image names one and some entries carry it. Several different digests left over is an error, not a guess.
-const Candidate& choose(const std::vector<Candidate>& candidates, const Reference& image,
-                        const std::string& input, const std::string& flag) {
+// `ambiguity_fix` ends the message for several digests; `none_message`, when given, replaces the default one
+// for no match at all.
+const Candidate& choose(const std::vector<Candidate>& candidates, const Reference& image, const std::string& input,
+                        const std::string& ambiguity_fix, const std::string& none_message = "") {
     std::vector<const Candidate*> matches;
     for (const auto& c : candidates)
         if (same_repository(c.ref, image))
             matches.push_back(&c);
+    if (matches.empty() && !none_message.empty()) throw_usage(input + ": " + none_message);
     if (matches.empty()) {
         std::vector<std::string> names;
         for (const auto& c : candidates)
@@ -130,8 +133,8 @@ const Candidate& choose(const std::vector<Candidate>& candidates, const Referenc
             std::vector<std::string> found;
             for (const auto* m : matches)
                 found.push_back(m->name + " " + short_digest(m->digest));
-            throw_usage(input + ": several digests for " + image.repository() + " (" + join(found) +
-                        "); name the tag in --image or pass " + flag + " the output of one build");
+            throw_usage(input + ": several digests for " + image.repository() + " (" + join(found) + "); " +
+                        ambiguity_fix);
         }
     }
     return *matches.front();
@@ -461,30 +464,11 @@ CapturedDigest digest_from_push_output(const std::string& text, const Reference&
                     ": no \"TAG: digest: sha256:... size: N\" line (pass the output of a docker push that "
                     "succeeded)");
 
-    std::vector<const Candidate*> matches;
-    for (const auto& c : candidates)
-        if (same_repository(c.ref, image))
-            matches.push_back(&c);
-    if (matches.empty())
-        throw_usage(input + ": the log pushed no image to " + image.repository() +
-                    " (pass --image with the repository docker pushed)");
-    std::vector<const Candidate*> tagged;
-    for (const auto* c : matches)
-        if (image.tag && c->ref.tag == image.tag)
-            tagged.push_back(c);
-    if (!tagged.empty())
-        matches = tagged;
-    for (const auto* c : matches) {
-        if (c->digest != matches.front()->digest) {
-            std::vector<std::string> found;
-            for (const auto* m : matches)
-                found.push_back(m->ref.tag.value_or("") + " " + short_digest(m->digest));
-            throw_usage(input + ": several digests in the log (" + join(found) +
-                        "); name the pushed tag in --image");
-        }
-    }
-    CapturedDigest captured = make_captured(matches.back()->digest, "push-output");
-    captured.size = matches.back()->size;
+    const auto& chosen = choose(candidates, image, input, "name the pushed tag in --image",
+                                "the log pushed no image to " + image.repository() +
+                                    " (pass --image with the repository docker pushed)");
+    CapturedDigest captured = make_captured(chosen.digest, "push-output");
+    captured.size = chosen.size;
     return captured;
 }
 
@@ -492,7 +476,8 @@ CapturedDigest digest_from_kaniko_image_refs(const std::string& text, const Refe
     const std::string input = "--from-kaniko-image-refs";
     auto candidates = parse_reference_lines(
         text, input, "the file written by kaniko --image-name-with-digest-file or $BUILDER_OUTPUT/images");
-    const auto& chosen = choose(candidates, image, input, "--from-kaniko-image-refs");
+    const auto& chosen = choose(candidates, image, input,
+                                "name the tag in --image or pass --from-kaniko-image-refs the output of one build");
     return make_captured(chosen.digest, "kaniko-image-refs");
 }
 
@@ -527,7 +512,8 @@ CapturedDigest digest_from_jib(const std::string& text, const Reference& image) 
 CapturedDigest digest_from_ko_refs(const std::string& text, const Reference& image) {
     const std::string input = "--from-ko-refs";
     auto candidates = parse_reference_lines(text, input, "the file written by ko build --image-refs");
-    const auto& chosen = choose(candidates, image, input, "--from-ko-refs");
+    const auto& chosen = choose(candidates, image, input,
+                                "name the tag in --image or pass --from-ko-refs the output of one build");
     return make_captured(chosen.digest, "ko-refs");
 }
 
