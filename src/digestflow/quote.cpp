@@ -1,0 +1,52 @@
+#include "digestflow/quote.hpp"
+
+namespace digestflow {
+namespace {
+
+// Length of the valid UTF-8 sequence starting at text[i] (2..4), or 0 when it is not one.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    unsigned char lead = byte(i);
+    std::size_t length = lead >= 0xF0 && lead <= 0xF4 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 && lead < 0xE0 ? 2 : 0;
+    if (length == 0 || i + length > text.size()) return 0;
+    for (std::size_t k = 1; k < length; ++k)
+        if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    // Overlong three- and four-byte forms, surrogates and code points past U+10FFFF.
+    unsigned char second = byte(i + 1);
+    if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F) || (lead == 0xF0 && second < 0x90) ||
+        (lead == 0xF4 && second > 0x8F))
+        return 0;
+    return length;
+}
+
+}  // namespace
+
+std::string quote(std::string_view text, std::size_t max_chars) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "\"";
+    std::size_t shown = 0;
+    std::size_t i = 0;
+    for (; i < text.size() && shown < max_chars; ++shown) {
+        auto c = static_cast<unsigned char>(text[i]);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+            ++i;
+        } else if (c >= 0x20 && c < 0x7F) {
+            out += static_cast<char>(c);
+            ++i;
+        } else if (std::size_t length = c >= 0x80 ? utf8_sequence_length(text, i) : 0; length > 0) {
+            out.append(text.substr(i, length));
+            i += length;
+        } else {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 0xF];
+            ++i;
+        }
+    }
+    if (i < text.size()) out += "...";
+    return out + "\"";
+}
+
+}  // namespace digestflow
