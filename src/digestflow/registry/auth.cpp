@@ -35,8 +35,8 @@ std::string push_scope(const std::string& repository_path) {
     return "repository:" + repository_path + ":pull,push";
 }
 
-Authenticator::Authenticator(Transport& transport, const CredentialStore& credentials)
-    : m_transport(transport), m_credentials(credentials) {}
+Authenticator::Authenticator(Transport& transport, const CredentialStore& credentials, RetryPolicy retry)
+    : m_transport(transport), m_credentials(credentials), m_retry(retry) {}
 
 std::string Authenticator::cache_key(const std::string& registry, const Scopes& scopes) {
     Scopes sorted = scopes;
@@ -137,7 +137,7 @@ Authenticator::Token Authenticator::fetch_token(const std::string& registry, con
     // Credentials never travel in clear text, except to loopback or a host the user named insecure.
     if (creds && realm_parts.scheme == "http" && !is_loopback_host(realm_parts.host) &&
         !m_transport.is_insecure_host(realm_parts.authority()))
-        throw_auth("the token realm " + realm_url + " of " + registry +
+        throw_auth("the token realm " + redact_url(realm_url) + " of " + registry +
                    " is plain HTTP; refusing to send credentials there (name it with --insecure-registry " +
                    realm_parts.authority() + " if that is intended)");
 
@@ -177,7 +177,9 @@ Authenticator::Token Authenticator::fetch_token(const std::string& registry, con
         request.url = uri.toString();
     }
     request.max_response_body = 1024 * 1024;
-    HttpResponse response = m_transport.send(request);
+    // A token request changes nothing on the server: repeat it like any idempotent request.
+    HttpResponse response =
+        send_with_retries(m_retry, RetryMode::Repeatable, true, [&] { return m_transport.send(request); });
     std::string who = creds ? "the credentials from " + creds->source : "anonymous access";
     if (response.status == 401 || response.status == 403)
         throw_auth("token server " + realm_parts.authority() + " refused " + who + " for " + registry + " (" +

@@ -4,6 +4,7 @@
 
 #include "digestflow/registry/credentials.hpp"
 #include "digestflow/registry/http.hpp"
+#include "digestflow/registry/retry.hpp"
 #include "digestflow/registry/transport.hpp"
 #include "digestflow/registry/www_authenticate.hpp"
 
@@ -23,7 +24,8 @@ std::string push_scope(const std::string& repository_path);  // pull,push
 
 class Authenticator {
 public:
-    Authenticator(Transport& transport, const CredentialStore& credentials);
+    // Token requests are retried within `retry` like registry requests.
+    Authenticator(Transport& transport, const CredentialStore& credentials, RetryPolicy retry = {});
 
     // The Authorization header value to send for `scopes` on `registry` (host[:port] as in the reference),
     // or nullopt when the registry has not asked for any. Fetches a bearer token when the registry is known
@@ -55,6 +57,7 @@ private:
 
     Transport& m_transport;
     const CredentialStore& m_credentials;
+    RetryPolicy m_retry;
     std::mutex m_mutex;        // guards the maps
     std::mutex m_fetch_mutex;  // serialises token fetches
     std::map<std::string, RegistryAuth> m_registries;

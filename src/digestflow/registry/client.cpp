@@ -5,8 +5,7 @@
 #include "digestflow/referrers.hpp"
 #include "digestflow/registry/registry_errors.hpp"
 
-#include <random>
-#include <thread>
+#include <nlohmann/json.hpp>
 
 namespace digestflow::registry {
 namespace {
@@ -21,25 +20,19 @@ std::optional<std::int64_t> header_number(const HttpResponse& response, const st
     return std::stoll(*value);
 }
 
-// Seconds from a Retry-After header given as a number; HTTP dates are rare for registries and fall back to
-// our own backoff.
-std::optional<std::chrono::milliseconds> retry_after(const HttpResponse& response) {
-    auto seconds = header_number(response, "Retry-After");
-    if (!seconds) return std::nullopt;
-    return std::chrono::milliseconds(std::min<std::int64_t>(*seconds, 86400) * 1000);
-}
-
-std::chrono::milliseconds backoff(std::chrono::milliseconds first, int attempt) {
-    static thread_local std::mt19937 random{std::random_device{}()};
-    auto base = first * (1 << std::min(attempt - 1, 6));
-    std::uniform_int_distribution<long long> jitter(0, base.count() / 2);
-    return base + std::chrono::milliseconds(jitter(random));
-}
-
 std::optional<Digest> header_digest(const HttpResponse& response) {
     auto value = response.header("Docker-Content-Digest");
     if (!value || !Digest::is_valid(*value)) return std::nullopt;
     return Digest::parse(*value);
+}
+
+// A blob answer whose Docker-Content-Digest names another blob (same algorithm) is refused before its
+// bytes are used: the header must match the body (distribution spec, GET blob).
+void refuse_contradicting_digest(const HttpResponse& response, const Digest& asked, const std::string& action) {
+    auto announced = header_digest(response);
+    if (announced && announced->algorithm() == asked.algorithm() && *announced != asked)
+        throw FinalError(ErrorKind::CheckFailed, action + ": the registry says the bytes are " + announced->str() +
+                                                     " (Docker-Content-Digest); refusing them");
 }
 
 }  // namespace
@@ -52,7 +45,7 @@ std::string manifest_reference_part(const Reference& ref) {
 
 RegistryClient::RegistryClient(ClientOptions options)
     : m_options(std::move(options)), m_transport(m_options.transport), m_credentials(m_options.registry_config),
-      m_auth(m_transport, m_credentials) {}
+      m_auth(m_transport, m_credentials, m_options.retry) {}
 
 RegistryClient::~RegistryClient() = default;
 
@@ -77,60 +70,58 @@ std::string RegistryClient::manifest_path(const Reference& ref) {
     return "/v2/" + ref.path + "/manifests/" + manifest_reference_part(ref);
 }
 
-HttpResponse RegistryClient::execute(const Reference& ref, const Scopes& scopes, HttpRequest request,
-                                     const std::string& action, bool idempotent, bool retry_server_errors) {
+namespace {
+
+std::string origin_of(const std::string& url) {
+    UrlParts parts = split_url(url);
+    return parts.scheme + "://" + parts.authority();
+}
+
+}  // namespace
+
+HttpResponse RegistryClient::send_authorized(const Reference& ref, const Scopes& scopes, HttpRequest request,
+                                             const std::string& action) {
     // A path is joined to the base each time: the first answer may have switched a loopback registry to
     // plain HTTP.
     const std::string path = request.url;
     const bool absolute = path.rfind("http://", 0) == 0 || path.rfind("https://", 0) == 0;
-    bool auth_retried = false;
-    for (int attempt = 1;; ++attempt) {
+    for (bool renewed = false;; renewed = true) {
         const std::string base = m_transport.registry_base_url(ref.api_host());
         request.url = absolute ? path : base + path;
         // Credentials go only where the registry itself is: an upload location elsewhere gets none.
-        bool ours = !absolute || request.url.rfind(base + "/", 0) == 0;
+        const bool ours = origin_of(request.url) == base;
         auto authorization = ours ? m_auth.authorization(ref.domain, ref.path, scopes) : std::nullopt;
         if (authorization) set_header(request.headers, "Authorization", *authorization);
         else remove_header(request.headers, "Authorization");
-        HttpResponse response;
-        try {
-            response = m_transport.send(request);
-        } catch (const FinalError&) {
-            throw;
-        } catch (const Error& e) {
-            if (e.kind() != ErrorKind::Registry || !idempotent || attempt >= m_options.max_attempts) throw;
-            std::this_thread::sleep_for(backoff(m_options.first_backoff, attempt));
-            continue;
-        }
-        note_rate_limit(response);
-        if (response.status == 401) {
-            // Learn the challenge; retry once when we sent no credentials yet (another thread may have learnt
-            // it meanwhile) or the ones we sent were refused and new ones can be had. A streamed body cannot
-            // be sent twice.
-            bool renewable = m_auth.on_unauthorized(ref.domain, ref.path, scopes, response, authorization);
-            if (!auth_retried && ours && !request.body_source && renewable) {
-                auth_retried = true;
-                --attempt;
-                continue;
-            }
+        HttpResponse response = m_transport.send(request);
+        if (response.status != 401) return response;
+
+        const std::string answered_by = origin_of(response.url);
+        if (answered_by != m_transport.registry_base_url(ref.api_host()))
+            throw_auth(action + " failed: " + split_url(response.url).authority() + " (reached through " +
+                       (absolute ? "an upload location" : "a redirect") + " from " + ref.domain +
+                       ") asked for credentials; digestflow sends credentials only to the registry itself");
+        // Learn the challenge; retry once when we sent no credentials yet (another thread may have learnt it
+        // meanwhile) or the ones we sent were refused and new ones can be had. A streamed body cannot be sent
+        // twice.
+        bool renewable = m_auth.on_unauthorized(ref.domain, ref.path, scopes, response, authorization);
+        if (renewed || request.body_source || !renewable)
             throw_auth(action + " failed: " + ref.domain + " refused " + m_auth.credential_source(ref.domain, ref.path) +
                        " (" + describe_registry_answer(response) + ")");
-        }
-        bool transient = response.status == 429 || (response.status >= 500 && retry_server_errors);
-        if (transient && idempotent && attempt < m_options.max_attempts) {
-            auto wait = retry_after(response).value_or(backoff(m_options.first_backoff, attempt));
-            if (wait > m_options.max_retry_after) return response;  // the caller reports it; we do not hang
-            std::this_thread::sleep_for(wait);
-            continue;
-        }
-        return response;
     }
+}
+
+HttpResponse RegistryClient::execute(const Reference& ref, const Scopes& scopes, HttpRequest request,
+                                     const std::string& action, RetryMode mode, bool retry_server_errors) {
+    return send_with_retries(
+        m_options.retry, mode, retry_server_errors, [&] { return send_authorized(ref, scopes, request, action); },
+        [&](const HttpResponse& response) { note_rate_limit(response); });
 }
 
 std::optional<ManifestHead> RegistryClient::head_manifest(const Reference& ref) {
     HttpRequest request{"HEAD", manifest_path(ref)};
     set_header(request.headers, "Accept", media_types::manifest_accept_header());
-    auto response = execute(ref, {pull_scope(ref.path)}, request, "looking up " + ref.str(), true);
+    auto response = execute(ref, {pull_scope(ref.path)}, request, "looking up " + ref.str(), RetryMode::Repeatable);
     if (response.status == 404) return std::nullopt;
     if (!is_success(response.status)) throw_for_response(response, "looking up " + ref.str());
 
@@ -154,7 +145,7 @@ std::optional<FetchedManifest> RegistryClient::get_manifest(const Reference& ref
     HttpRequest request{"GET", manifest_path(ref)};
     set_header(request.headers, "Accept", media_types::manifest_accept_header());
     auto response =
-        execute(ref, {pull_scope(ref.path)}, request, "fetching " + ref.str(), true, retry_server_errors);
+        execute(ref, {pull_scope(ref.path)}, request, "fetching " + ref.str(), RetryMode::Repeatable, retry_server_errors);
     if (response.status == 404) return std::nullopt;
     if (!is_success(response.status)) throw_for_response(response, "fetching " + ref.str());
 
@@ -165,6 +156,12 @@ std::optional<FetchedManifest> RegistryClient::get_manifest(const Reference& ref
     if (ref.digest && actual != *ref.digest)
         throw_check_failed("the registry served content for " + ref.str() + " that hashes to " + actual.str() +
                        "; refusing it (corrupted or tampered manifest)");
+    // By digest the bytes decide, but a registry whose header names other content is not to be trusted with
+    // a promotion either.
+    if (ref.digest && announced && announced->algorithm() == algorithm && *announced != actual)
+        throw_check_failed("the registry says " + ref.str() + " is " + announced->str() +
+                           " (Docker-Content-Digest) while serving content that hashes to " + actual.str() +
+                           "; refusing it");
     if (!ref.digest && announced && announced->algorithm() == algorithm && *announced != actual)
         throw_check_failed("the registry says " + ref.str() + " is " + announced->str() + " but the bytes it served hash to " +
                        actual.str() + "; refusing it");
@@ -178,7 +175,7 @@ RegistryClient::PutResult RegistryClient::put_manifest(const Reference& ref, con
     request.body = bytes;
     std::string action = "pushing manifest " + ref.str();
     // Safe to repeat: the same bytes under the same name.
-    auto response = execute(ref, {push_scope(ref.path)}, request, action, true);
+    auto response = execute(ref, {push_scope(ref.path)}, request, action, RetryMode::Repeatable);
     if (!is_success(response.status)) throw_for_response(response, action);
     Digest expected = Digest::of(bytes, ref.digest ? ref.digest->algorithm() : "sha256");
     auto reported = header_digest(response);
@@ -191,7 +188,7 @@ RegistryClient::PutResult RegistryClient::put_manifest(const Reference& ref, con
 std::optional<std::int64_t> RegistryClient::head_blob(const Reference& ref, const Digest& digest) {
     HttpRequest request{"HEAD", "/v2/" + ref.path + "/blobs/" + digest.str()};
     std::string action = "looking up blob " + digest.str() + " in " + ref.repository();
-    auto response = execute(ref, {pull_scope(ref.path)}, request, action, true);
+    auto response = execute(ref, {pull_scope(ref.path)}, request, action, RetryMode::Repeatable);
     if (response.status == 404) return std::nullopt;
     if (!is_success(response.status)) throw_for_response(response, action);
     return header_number(response, "Content-Length").value_or(-1);
@@ -199,16 +196,40 @@ std::optional<std::int64_t> RegistryClient::head_blob(const Reference& ref, cons
 
 
 std::optional<RegistryClient::Referrers> RegistryClient::get_referrers(const Reference& ref) {
-    HttpRequest request{"GET", "/v2/" + ref.path + "/referrers/" + ref.digest->str()};
-    set_header(request.headers, "Accept", std::string(media_types::oci_index));
+    constexpr int max_pages = 100;  // a registry that keeps sending "next" is cut off, not followed forever
     std::string action = "listing referrers of " + ref.str();
-    auto response = execute(ref, {pull_scope(ref.path)}, request, action, true);
-    if (is_success(response.status)) return Referrers{std::move(response.body), true};
-    if (response.status != 404) throw_for_response(response, action);
-    // No referrers API: the fallback tag holds the list, if anyone wrote one.
-    auto fallback = get_manifest(ref.with_tag(referrers_fallback_tag(*ref.digest)));
-    if (!fallback || !fallback->parsed.is_index()) return std::nullopt;
-    return Referrers{std::move(fallback->bytes), false};
+    std::string path = "/v2/" + ref.path + "/referrers/" + ref.digest->str();
+    nlohmann::ordered_json combined;
+    std::string first_page;
+    for (int page = 1;; ++page) {
+        HttpRequest request{"GET", path};
+        set_header(request.headers, "Accept", std::string(media_types::oci_index));
+        auto response = execute(ref, {pull_scope(ref.path)}, request, action, RetryMode::Repeatable);
+        if (page == 1 && (response.status == 404 || response.status == 400 || response.status == 405)) {
+            // No referrers API (404; 400 or 405 from registries that route the path elsewhere): the fallback
+            // tag holds the list, if anyone wrote one.
+            auto fallback = get_manifest(ref.with_tag(referrers_fallback_tag(*ref.digest)));
+            if (!fallback || !fallback->parsed.is_index()) return std::nullopt;
+            return Referrers{std::move(fallback->bytes), false};
+        }
+        if (!is_success(response.status)) throw_for_response(response, action);
+        auto doc = nlohmann::ordered_json::parse(response.body, nullptr, false);
+        if (doc.is_discarded() || !doc.is_object() || !doc.contains("manifests") || !doc["manifests"].is_array())
+            throw_registry(action + ": page " + std::to_string(page) + " of the referrers API is not an image index");
+        auto next = next_page_url(response.url, response.headers);
+        if (page == 1 && !next) return Referrers{std::move(response.body), true};
+        if (page == 1) combined = doc;
+        else
+            for (auto& descriptor : doc["manifests"]) combined["manifests"].push_back(std::move(descriptor));
+        if (!next) break;
+        if (page >= max_pages)
+            throw_registry(action + ": the registry sent more than " + std::to_string(max_pages) + " pages");
+        // Pages stay on the registry: a Link elsewhere would carry our credentials nowhere, so it is refused.
+        if (origin_of(*next) != origin_of(response.url))
+            throw_registry(action + ": the next page is on another host (" + redact_url(*next) + ")");
+        path = split_url(*next).target;
+    }
+    return Referrers{combined.dump(), true};
 }
 
 std::optional<std::string> RegistryClient::get_small_blob(const Reference& ref, const Digest& digest,
@@ -216,9 +237,10 @@ std::optional<std::string> RegistryClient::get_small_blob(const Reference& ref, 
     HttpRequest request{"GET", "/v2/" + ref.path + "/blobs/" + digest.str()};
     request.max_response_body = max_bytes;
     std::string action = "fetching blob " + digest.str() + " from " + ref.repository();
-    auto response = execute(ref, {pull_scope(ref.path)}, request, action, true);
+    auto response = execute(ref, {pull_scope(ref.path)}, request, action, RetryMode::Repeatable);
     if (response.status == 404) return std::nullopt;
     if (!is_success(response.status)) throw_for_response(response, action);
+    refuse_contradicting_digest(response, digest, action);
     Digest actual = Digest::of(response.body, digest.algorithm());
     if (actual != digest)
         throw_check_failed(action + ": the bytes served hash to " + actual.str() + "; refusing them");
@@ -231,7 +253,8 @@ std::optional<std::int64_t> RegistryClient::stream_blob(const Reference& ref, co
     HttpRequest request{"GET", "/v2/" + ref.path + "/blobs/" + digest.str()};
     std::int64_t size = 0;
     bool began = false;
-    request.body_begin = [&] {
+    request.body_begin = [&](const HttpResponse& head) {
+        refuse_contradicting_digest(head, digest, "fetching blob " + digest.str() + " from " + ref.repository());
         began = true;
         size = 0;
         if (begin) begin();
@@ -246,7 +269,7 @@ std::optional<std::int64_t> RegistryClient::stream_blob(const Reference& ref, co
         sink(data, n);
     };
     std::string action = "fetching blob " + digest.str() + " from " + ref.repository();
-    auto response = execute(ref, {pull_scope(ref.path)}, request, action, true);
+    auto response = execute(ref, {pull_scope(ref.path)}, request, action, RetryMode::Repeatable);
     if (response.status == 404) return std::nullopt;
     if (!is_success(response.status) || !began) throw_for_response(response, action);
     return size;
@@ -267,8 +290,10 @@ RegistryClient::MountResult RegistryClient::mount_blob(const Reference& ref, con
     std::string query = "?mount=" + digest.str() + "&from=" + source_path;
     HttpRequest request{"POST", "/v2/" + ref.path + "/blobs/uploads/" + query};
     std::string action = "mounting blob " + digest.str() + " into " + ref.repository() + " from " + source_path;
-    // One token must carry both scopes, or the registry refuses the mount.
-    auto response = execute(ref, {push_scope(ref.path), pull_scope(source_path)}, request, action, false);
+    // One token must carry both scopes, or the registry refuses the mount. Repeatable: a mount is
+    // idempotent, and an upload session a lost answer may have opened expires unused on the registry.
+    auto response =
+        execute(ref, {push_scope(ref.path), pull_scope(source_path)}, request, action, RetryMode::Repeatable);
     auto location = response.header("Location");
     if (response.status == 201) return MountResult{true, ""};
     if (response.status == 202 && location) return MountResult{false, resolve_location(response.url, *location)};
@@ -278,7 +303,8 @@ RegistryClient::MountResult RegistryClient::mount_blob(const Reference& ref, con
 std::string RegistryClient::start_upload(const Reference& ref) {
     HttpRequest request{"POST", "/v2/" + ref.path + "/blobs/uploads/"};
     std::string action = "starting a blob upload to " + ref.repository();
-    auto response = execute(ref, {push_scope(ref.path)}, request, action, false);
+    // Repeatable: an error answer opened no session, and one a lost answer may have opened expires unused.
+    auto response = execute(ref, {push_scope(ref.path)}, request, action, RetryMode::Repeatable);
     auto location = response.header("Location");
     if (response.status != 202 || !location) throw_for_response(response, action);
     return resolve_location(response.url, *location);
@@ -293,7 +319,7 @@ void RegistryClient::finish_upload(const Reference& ref, const std::string& loca
     request.body_source = source;
     request.content_length = size;
     std::string action = "uploading blob " + digest.str() + " to " + ref.repository();
-    auto response = execute(ref, {push_scope(ref.path)}, request, action, false);
+    auto response = execute(ref, {push_scope(ref.path)}, request, action, RetryMode::Once);
     if (response.status != 201) throw_for_response(response, action);
     auto stored = header_digest(response);
     if (stored && *stored != digest)

@@ -7,6 +7,7 @@
 #include "digestflow/reference.hpp"
 #include "digestflow/registry/auth.hpp"
 #include "digestflow/registry/credentials.hpp"
+#include "digestflow/registry/retry.hpp"
 #include "digestflow/registry/transport.hpp"
 
 #include <chrono>
@@ -21,9 +22,7 @@ namespace digestflow::registry {
 struct ClientOptions {
     TransportOptions transport;
     std::optional<std::string> registry_config;  // --registry-config
-    int max_attempts = 4;                         // for idempotent requests: 1 + 3 retries
-    std::chrono::milliseconds first_backoff{200};
-    std::chrono::seconds max_retry_after{30};     // longest Retry-After we are willing to wait
+    RetryPolicy retry;
 };
 
 struct ManifestHead {
@@ -54,8 +53,9 @@ public:
     // config blob's digest asked for as a manifest, which retrying cannot change).
     std::optional<FetchedManifest> get_manifest(const Reference& ref, bool retry_server_errors = true);
 
-    // The referrers of ref's digest as an image index: from the referrers API, or where the registry lacks
-    // it (404), from the fallback tag. nullopt = none found. Only the first page of the API is read.
+    // The referrers of ref's digest as an image index: from the referrers API (every page, following
+    // Link: rel="next"), or where the registry lacks it (404, 400, 405), from the fallback tag. nullopt =
+    // none found.
     struct Referrers {
         std::string index;      // image index bytes
         bool from_api = false;  // false: the fallback tag
@@ -117,12 +117,18 @@ public:
 
     int request_count() const;
     Transport& transport() { return m_transport; }
+    const RetryPolicy& retry_policy() const { return m_options.retry; }
 
 private:
-    // Sends a request for a path on ref's registry with auth, retrying transient failures when idempotent.
+    // Sends a request for a path on ref's registry with auth, retrying transient failures as `mode` allows.
     // request.url is a path on ref's registry, or an absolute URL the registry handed out (upload locations).
     HttpResponse execute(const Reference& ref, const Scopes& scopes, HttpRequest request, const std::string& action,
-                         bool idempotent, bool retry_server_errors = true);
+                         RetryMode mode, bool retry_server_errors = true);
+    // One attempt, with credentials where the registry asked for them. A 401 from the registry's own origin
+    // teaches its challenge and is answered once with fresh credentials; a 401 from any other host (a
+    // redirect target, an upload location elsewhere) is refused: credentials go only to the registry.
+    HttpResponse send_authorized(const Reference& ref, const Scopes& scopes, HttpRequest request,
+                                 const std::string& action);
     static std::string manifest_path(const Reference& ref);
 
     void note_rate_limit(const HttpResponse& response);

@@ -1,6 +1,7 @@
 #include "digestflow/registry/http.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/quote.hpp"
 
 #include <Poco/Exception.h>
 #include <Poco/URI.h>
@@ -51,15 +52,79 @@ UrlParts split_url(const std::string& url) {
     try {
         Poco::URI uri(url);
         if (uri.getScheme() != "http" && uri.getScheme() != "https")
-            throw_usage("URL " + url + " is not http or https");
+            throw_usage("URL " + redact_url(url) + " is not http or https");
         // The request target is path?query: a fragment is never sent, and an empty path is "/".
         UrlParts parts{uri.getScheme(), uri.getHost(), uri.getPort(), uri.getPathAndQuery()};
         if (parts.target.empty() || parts.target.front() == '?') parts.target.insert(0, "/");
-        if (parts.host.empty()) throw_usage("URL " + url + " has no host");
+        if (parts.host.empty()) throw_usage("URL " + redact_url(url) + " has no host");
         return parts;
     } catch (const Poco::Exception& e) {
-        throw_usage("malformed URL " + url + ": " + e.message());
+        throw_usage("malformed URL " + redact_url(url) + ": " + e.message());
     }
+}
+
+std::string redact_url(const std::string& url_or_target) {
+    std::string out = url_or_target;
+    auto cut = out.find_first_of("?#");
+    if (cut != std::string::npos) out = out.substr(0, cut) + (out[cut] == '?' ? "?..." : "");
+    // scheme://user:password@host/... -> scheme://host/...
+    auto scheme_end = out.find("://");
+    if (scheme_end != std::string::npos) {
+        auto authority_start = scheme_end + 3;
+        auto authority_end = out.find('/', authority_start);
+        auto at = out.rfind('@', authority_end == std::string::npos ? std::string::npos : authority_end);
+        if (at != std::string::npos && at >= authority_start) out.erase(authority_start, at + 1 - authority_start);
+    }
+    return out;
+}
+
+namespace {
+
+// Whether one link's parameters (`; rel="next last"; title=x`) name the relation type "next".
+bool relation_is_next(const std::string& params) {
+    std::size_t start = 0;
+    while (start < params.size()) {
+        auto semicolon = params.find(';', start);
+        std::string param = params.substr(start, semicolon == std::string::npos ? std::string::npos : semicolon - start);
+        start = semicolon == std::string::npos ? params.size() : semicolon + 1;
+        auto eq = param.find('=');
+        if (eq == std::string::npos) continue;
+        std::string name, value;
+        for (char c : param.substr(0, eq))
+            if (c != ' ' && c != '\t') name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (name != "rel") continue;
+        for (char c : param.substr(eq + 1))
+            value += c == '"' || c == '\t' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        std::size_t pos = 0;
+        while ((pos = value.find_first_not_of(' ', pos)) != std::string::npos) {
+            auto end = value.find(' ', pos);
+            if (value.substr(pos, end - pos) == "next") return true;
+            pos = end;
+        }
+        return false;  // only the first rel parameter counts (RFC 8288 §3.3)
+    }
+    return false;
+}
+
+}  // namespace
+
+std::optional<std::string> next_page_url(const std::string& request_url, const HeaderList& headers) {
+    for (const auto& value : find_headers(headers, "Link")) {
+        // One header may carry several links: <a>; rel="prev", <b>; rel=next
+        std::size_t pos = 0;
+        while ((pos = value.find('<', pos)) != std::string::npos) {
+            auto close = value.find('>', pos);
+            if (close == std::string::npos) break;
+            auto following = value.find('<', close);
+            std::string params = value.substr(close + 1, following == std::string::npos ? std::string::npos
+                                                                                        : following - close - 1);
+            if (auto comma = params.rfind(','); comma != std::string::npos && following != std::string::npos)
+                params = params.substr(0, comma);
+            if (relation_is_next(params)) return resolve_location(request_url, value.substr(pos + 1, close - pos - 1));
+            pos = close;
+        }
+    }
+    return std::nullopt;
 }
 
 std::string resolve_location(const std::string& request_url, const std::string& location) {
@@ -69,7 +134,8 @@ std::string resolve_location(const std::string& request_url, const std::string& 
         base.resolve(location.rfind("//", 0) == 0 ? base.getScheme() + ":" + location : location);
         return base.toString();
     } catch (const Poco::Exception& e) {
-        throw_registry("the registry sent a malformed Location header \"" + location + "\": " + e.message());
+        throw_registry("the registry sent a malformed Location header " + quote(redact_url(location)) + ": " +
+                       e.message());
     }
 }
 

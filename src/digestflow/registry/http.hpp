@@ -32,7 +32,9 @@ struct HttpRequest {
     std::int64_t content_length = -1;
     std::size_t max_response_body = 4 * 1024 * 1024;  // bounded reads; larger is an error
     BodySink body_sink;                   // when set, a 2xx body goes here instead of HttpResponse::body
-    std::function<void()> body_begin;     // called before a 2xx body streams into body_sink (each attempt)
+    // Called with the answer's status and headers before a 2xx body streams into body_sink (each attempt);
+    // it may throw to refuse the body.
+    std::function<void(const struct HttpResponse& head)> body_begin;
 };
 
 struct HttpResponse {
@@ -54,6 +56,14 @@ struct UrlParts {
     std::string authority() const;  // host[:port] as written in URLs (IPv6 bracketed)
 };
 UrlParts split_url(const std::string& url);  // throws Error(Usage) on a malformed URL
+
+// A URL or request target fit for a message: the query string (signed URLs carry credentials there),
+// the fragment and any userinfo are replaced by "..." / dropped.
+std::string redact_url(const std::string& url_or_target);
+
+// The target of a `Link: <...>; rel="next"` header (RFC 8288) resolved against the request URL, or
+// nullopt when there is no next page.
+std::optional<std::string> next_page_url(const std::string& request_url, const HeaderList& headers);
 
 // Resolves a Location header (absolute, or relative to the request URL).
 std::string resolve_location(const std::string& request_url, const std::string& location);

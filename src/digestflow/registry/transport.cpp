@@ -5,18 +5,15 @@
 
 #include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/IPAddress.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/RejectCertificateHandler.h>
 #include <Poco/Net/SSLException.h>
 #include <Poco/Net/SSLManager.h>
 
-#include <istream>
-#include <ostream>
+#include <csignal>
+
+#include <signal.h>
 
 namespace digestflow::registry {
 namespace {
@@ -32,6 +29,10 @@ void initialise_ssl_once() {
         Poco::Net::SSLManager::InvalidCertificateHandlerPtr reject(new Poco::Net::RejectCertificateHandler(false));
         Poco::Net::Context::Ptr context(new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, ""));
         Poco::Net::SSLManager::instance().initializeClient(nullptr, reject, context);
+        // OpenSSL writes to the socket without MSG_NOSIGNAL: a registry closing mid-upload must be an error
+        // we report, not a SIGPIPE that ends the tool.
+        struct sigaction current {};
+        if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) std::signal(SIGPIPE, SIG_IGN);
     });
 }
 
@@ -117,33 +118,115 @@ std::string Transport::registry_base_url(const std::string& registry_host) {
     return "https://" + registry_host;
 }
 
-std::unique_ptr<Poco::Net::HTTPClientSession> Transport::acquire(const UrlParts& url) {
+std::unique_ptr<Connection> Transport::acquire(const UrlParts& url, Connection::Clock::time_point deadline) {
     std::string key = url.scheme + "://" + url.authority();
     {
         std::lock_guard lock(m_mutex);
         auto& idle = m_idle[key];
         if (!idle.empty()) {
-            auto session = std::move(idle.back());
+            auto connection = std::move(idle.back());
             idle.pop_back();
-            return session;
+            return connection;
         }
     }
-    std::unique_ptr<Poco::Net::HTTPClientSession> session;
-    if (url.scheme == "https") {
-        bool verify = !is_insecure_host(url.authority());
-        session = std::make_unique<Poco::Net::HTTPSClientSession>(url.host, url.port, tls_context(verify));
-    } else {
-        session = std::make_unique<Poco::Net::HTTPClientSession>(url.host, url.port);
-    }
-    session->setKeepAlive(true);
-    Poco::Timespan timeout(static_cast<long>(m_options.timeout.count()), 0);
-    session->setTimeout(timeout, timeout, timeout);
-    return session;
+    Poco::Net::Context::Ptr tls;
+    if (url.scheme == "https") tls = tls_context(!is_insecure_host(url.authority()));
+    return std::make_unique<Connection>(url, tls, deadline);
 }
 
-void Transport::release(const UrlParts& url, std::unique_ptr<Poco::Net::HTTPClientSession> session) {
+void Transport::release(const UrlParts& url, std::unique_ptr<Connection> connection) {
     std::lock_guard lock(m_mutex);
-    m_idle[url.scheme + "://" + url.authority()].push_back(std::move(session));
+    m_idle[url.scheme + "://" + url.authority()].push_back(std::move(connection));
+}
+
+namespace {
+
+// "GET /v2/... HTTP/1.1" and the headers. A line break in anything a registry handed us (a Location, a
+// realm) would smuggle in headers of its choosing: refused.
+std::string request_head(const HttpRequest& request, const UrlParts& url, const std::string& user_agent,
+                         bool has_body, std::int64_t body_length) {
+    auto clean = [&](const std::string& text) {
+        if (text.find_first_of("\r\n", 0) != std::string::npos || text.find('\0') != std::string::npos)
+            throw FinalError(ErrorKind::Registry, "refusing to send " + request.method + " " + redact_url(url.target) +
+                                                      " to " + url.authority() + ": a header or the target contains a line break");
+        return text;
+    };
+    std::string head = request.method + " " + clean(url.target) + " HTTP/1.1\r\nHost: " + url.authority() +
+                       "\r\nUser-Agent: " + clean(user_agent) + "\r\n";
+    for (const auto& [name, value] : request.headers) head += clean(name) + ": " + clean(value) + "\r\n";
+    if (has_body) head += "Content-Length: " + std::to_string(body_length) + "\r\n";
+    return head + "\r\n";
+}
+
+}  // namespace
+
+HttpResponse Transport::exchange(Connection& connection, const HttpRequest& request, const UrlParts& url,
+                                 Connection::Clock::time_point deadline) {
+    const auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(m_options.timeout);
+    const std::string what = request.method + " " + redact_url(url.target);
+    bool has_body = request.body_source || !request.body.empty() || request.method == "PUT" ||
+                    request.method == "POST" || request.method == "PATCH";
+    std::int64_t length = request.body_source ? request.content_length : static_cast<std::int64_t>(request.body.size());
+    ResponseReader& reader = connection.reader();
+    reader.reset();
+    connection.limit_by_deadline(deadline);
+    const std::string head_text = request_head(request, url, m_options.user_agent, has_body, length);
+    connection.send(head_text.data(), head_text.size());
+    try {
+        if (request.body_source) {
+            connection.limit_by_idle(idle);
+            std::vector<char> buffer(io_chunk);
+            std::int64_t sent = 0;
+            while (sent < length) {
+                std::size_t want = static_cast<std::size_t>(std::min<std::int64_t>(length - sent, io_chunk));
+                std::size_t n = request.body_source(buffer.data(), want);
+                if (n == 0) break;
+                connection.send(buffer.data(), n);
+                sent += static_cast<std::int64_t>(n);
+            }
+            // Never let a registry take a short body for a whole one: the connection is dropped unfinished.
+            if (sent != length)
+                throw FinalError(ErrorKind::Registry, "the body for " + what + " to " + url.authority() + " ended after " +
+                                                          std::to_string(sent) + " of " + std::to_string(length) +
+                                                          " bytes; the upload was abandoned");
+            connection.limit_by_deadline(deadline);
+        } else if (!request.body.empty()) {
+            connection.send(request.body.data(), request.body.size());
+        }
+    } catch (const Poco::Exception&) {
+        // A registry may refuse an upload part-way (413, 400) and close: its answer may be waiting to be read.
+        connection.limit_by_deadline(std::min(deadline, Connection::Clock::now() + std::chrono::seconds(2)));
+        try {
+            ResponseHead early = reader.read_head(false);
+            HttpResponse response{early.status, early.reason, early.headers, "", request.url};
+            char buffer[4096];
+            while (std::size_t n = reader.read_body(buffer, sizeof buffer))
+                if (response.body.size() < 64 * 1024) response.body.append(buffer, n);
+            return response;  // the connection is not reused: send_once drops it on this path
+        } catch (...) {
+        }
+        throw;
+    }
+
+    ResponseHead head = reader.read_head(request.method == "HEAD");
+    HttpResponse response{head.status, head.reason, std::move(head.headers), "", request.url};
+    bool streaming = request.body_sink && response.status / 100 == 2;
+    if (streaming) {
+        connection.limit_by_idle(idle);
+        if (request.body_begin) request.body_begin(response);
+    }
+    std::vector<char> buffer(io_chunk);
+    while (std::size_t n = reader.read_body(buffer.data(), buffer.size())) {
+        if (streaming) {
+            request.body_sink(buffer.data(), n);
+            continue;
+        }
+        if (response.body.size() + n > request.max_response_body)
+            throw_registry(url.authority() + " sent more than " + std::to_string(request.max_response_body) +
+                           " bytes for " + what + "; refusing to read further");
+        response.body.append(buffer.data(), n);
+    }
+    return response;
 }
 
 HttpResponse Transport::send_once(const HttpRequest& request) {
@@ -154,80 +237,45 @@ HttpResponse Transport::send_once(const HttpRequest& request) {
         throw FinalError(ErrorKind::Registry, "refusing plain HTTP to " + url.authority() +
                                                   " (name it with --insecure-registry " + url.authority() +
                                                   " if that is intended)");
-    Poco::Net::HTTPRequest poco_request(request.method, url.target, Poco::Net::HTTPMessage::HTTP_1_1);
-    for (const auto& [name, value] : request.headers) poco_request.add(name, value);
-    poco_request.set("User-Agent", m_options.user_agent);
-    bool has_body = request.body_source || !request.body.empty() || request.method == "PUT" ||
-                    request.method == "POST" || request.method == "PATCH";
-    if (has_body)
-        poco_request.setContentLength64(request.body_source ? request.content_length
-                                                            : static_cast<std::int64_t>(request.body.size()));
+    const std::string what = request.method + " " + redact_url(url.target);
+    const auto deadline = Connection::Clock::now() + m_options.timeout;
+    const auto timed_out = [&] {
+        return "no answer from " + url.authority() + " within " + std::to_string(m_options.timeout.count()) + " s (" +
+               what + ")";
+    };
 
-    // A kept-alive connection may have been closed by the server meanwhile: one fresh retry, unless the
-    // body was streamed (it cannot be replayed).
+    // A kept-alive connection may have been closed by the server meanwhile: one fresh retry when it answered
+    // nothing at all, unless the body was streamed (it cannot be replayed).
     for (int attempt = 0;; ++attempt) {
-        auto session = acquire(url);
-        bool reused = session->connected();
+        std::unique_ptr<Connection> connection;
         try {
-            ++m_requests;
-            count_request_in_scope();
-            std::ostream& out = session->sendRequest(poco_request);
-            if (request.body_source) {
-                std::vector<char> buffer(io_chunk);
-                while (std::size_t n = request.body_source(buffer.data(), buffer.size()))
-                    out.write(buffer.data(), static_cast<std::streamsize>(n));
-            } else if (!request.body.empty()) {
-                out.write(request.body.data(), static_cast<std::streamsize>(request.body.size()));
-            }
-            if (!out) throw Poco::IOException("connection closed while sending the request body");
-
-            Poco::Net::HTTPResponse poco_response;
-            std::istream& in = session->receiveResponse(poco_response);
-            HttpResponse response;
-            response.status = static_cast<int>(poco_response.getStatus());
-            response.reason = poco_response.getReason();
-            response.url = request.url;
-            for (const auto& [name, value] : poco_response) response.headers.emplace_back(name, value);
-
-            bool streaming = request.body_sink && response.status / 100 == 2;
-            std::int64_t streamed = 0;
-            if (streaming && request.body_begin) request.body_begin();
-            std::vector<char> buffer(io_chunk);
-            while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
-                auto n = static_cast<std::size_t>(in.gcount());
-                if (streaming) {
-                    streamed += static_cast<std::int64_t>(n);
-                    request.body_sink(buffer.data(), n);
-                } else {
-                    if (response.body.size() + n > request.max_response_body)
-                        throw_registry(url.authority() + " sent more than " +
-                                       std::to_string(request.max_response_body) + " bytes for " +
-                                       request.method + " " + url.target + "; refusing to read further");
-                    response.body.append(buffer.data(), n);
-                }
-            }
-            // Poco ends a fixed-length body quietly at EOF, and the stream hides socket errors in badbit:
-            // a body that broke off must not pass for a complete one.
-            std::int64_t received = streaming ? streamed : static_cast<std::int64_t>(response.body.size());
-            bool body_expected = request.method != "HEAD" && response.status != 204 && response.status != 304;
-            if (in.bad() || (body_expected && poco_response.hasContentLength() &&
-                             received < poco_response.getContentLength64()))
-                throw_registry("the connection to " + url.authority() + " broke off after " + std::to_string(received) +
-                               " bytes of " + request.method + " " + url.target);
-            if (poco_response.getKeepAlive()) release(url, std::move(session));
-            return response;
+            connection = acquire(url, deadline);
         } catch (const Poco::Net::SSLException& e) {
-            --m_requests;  // the handshake failed: no HTTP request went out
-            count_request_in_scope(-1);
             if (is_protocol_mismatch(e)) throw TlsNotSpoken(e.displayText());
             throw TlsUntrusted(e.displayText());
-        } catch (const Poco::TimeoutException& e) {
-            throw_registry("no answer from " + url.authority() + " within " +
-                           std::to_string(m_options.timeout.count()) + " s (" + request.method + " " +
-                           url.target + ")");
+        } catch (const Poco::TimeoutException&) {
+            throw_registry(timed_out());
         } catch (const Poco::Exception& e) {
-            if (reused && attempt == 0 && !request.body_source) continue;
             throw_registry("cannot reach " + url.authority() + ": " + e.displayText());
+        }
+        const bool reused = connection->requests_carried() > 0;
+        connection->count_request();
+        ++m_requests;
+        count_request_in_scope();
+        bool stale = false;
+        try {
+            HttpResponse response = exchange(*connection, request, url, deadline);
+            if (connection->reader().reusable()) release(url, std::move(connection));
+            return response;
+        } catch (const FramingError& e) {
+            stale = e.nothing_received();
+            if (!(stale && reused && attempt == 0 && !request.body_source))
+                throw_registry("the connection to " + url.authority() + " broke off during " + what + ": " + e.what());
+        } catch (const Poco::TimeoutException&) {
+            throw_registry(timed_out());
+        } catch (const Poco::Exception& e) {
+            if (!(reused && attempt == 0 && !request.body_source))
+                throw_registry("the connection to " + url.authority() + " failed during " + what + ": " + e.displayText());
         }
     }
 }

@@ -1,9 +1,11 @@
-// HTTP(S) to registries over Poco::Net: keep-alive sessions pooled per host, TLS rules, timeouts, redirects.
-// One attempt per call (plus one reconnect of a stale kept-alive connection); status-based retries live in
-// the client, which knows which requests are safe to repeat.
+// HTTP(S) to registries: kept-alive connections pooled per origin, TLS rules, the per-request time limit,
+// redirects. One attempt per call (plus one reconnect of a stale kept-alive connection); status-based
+// retries live above (retry.hpp), where it is known which requests are safe to repeat. Every URL that
+// reaches a message is redacted (no query string, no userinfo).
 #pragma once
 
 #include "digestflow/error.hpp"
+#include "digestflow/registry/connection.hpp"
 #include "digestflow/registry/http.hpp"
 
 #include <Poco/AutoPtr.h>
@@ -18,7 +20,6 @@
 #include <vector>
 
 namespace Poco::Net {
-class HTTPClientSession;
 class Context;
 }  // namespace Poco::Net
 
@@ -27,7 +28,9 @@ namespace digestflow::registry {
 struct TransportOptions {
     std::string ca_file;                       // extra trusted CAs (PEM), added to the system CAs
     std::set<std::string> insecure_hosts;      // host[:port]: plain HTTP or unverified TLS allowed
-    std::chrono::seconds timeout{30};          // connect, send and receive, per request
+    // The longest one request may take, from connecting to the end of its answer. A streamed blob body
+    // (upload or download) is instead cut off only when no byte moves for this long.
+    std::chrono::seconds timeout{30};
     std::string user_agent = "digestflow";
 };
 
@@ -44,8 +47,9 @@ public:
     std::string registry_base_url(const std::string& registry_host);
 
     // Sends one request to an absolute URL and reads the response (bounded, or into body_sink). Follows up
-    // to 5 redirects for GET and HEAD, dropping Authorization when the host changes.
-    // Throws Error(Registry) on connection, TLS or timeout failures, naming the host.
+    // to 5 redirects for GET and HEAD, dropping Authorization when the origin changes; HttpResponse::url is
+    // the URL that answered. A body counts only when it arrived whole as framed (Content-Length or the
+    // last chunk). Throws Error(Registry) on connection, TLS, framing or timeout failures, naming the host.
     HttpResponse send(const HttpRequest& request);
 
     // HTTP requests sent so far (every attempt, token requests included).
@@ -54,14 +58,16 @@ public:
     bool is_insecure_host(const std::string& authority) const;
 
 private:
-    std::unique_ptr<Poco::Net::HTTPClientSession> acquire(const UrlParts& url);
-    void release(const UrlParts& url, std::unique_ptr<Poco::Net::HTTPClientSession> session);
+    std::unique_ptr<Connection> acquire(const UrlParts& url, Connection::Clock::time_point deadline);
+    void release(const UrlParts& url, std::unique_ptr<Connection> connection);
     HttpResponse send_once(const HttpRequest& request);
+    HttpResponse exchange(Connection& connection, const HttpRequest& request, const UrlParts& url,
+                          Connection::Clock::time_point deadline);
     Poco::AutoPtr<Poco::Net::Context> tls_context(bool verify);
 
     TransportOptions m_options;
     std::mutex m_mutex;
-    std::map<std::string, std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>>> m_idle;
+    std::map<std::string, std::vector<std::unique_ptr<Connection>>> m_idle;
     std::map<std::string, std::string> m_scheme_for_host;
     struct Contexts;
     std::unique_ptr<Contexts> m_contexts;

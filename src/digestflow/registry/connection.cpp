@@ -1,0 +1,71 @@
+#include "digestflow/registry/connection.hpp"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+
+#include <sys/socket.h>
+
+#include <algorithm>
+
+namespace digestflow::registry {
+namespace {
+
+Poco::Timespan until(Connection::Clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Connection::Clock::now());
+    if (left.count() <= 0) throw Poco::TimeoutException("the request ran out of time");
+    // Poco reads a zero Timespan as "wait forever".
+    return Poco::Timespan(std::max<Poco::Timespan::TimeDiff>(left.count(), 1000));
+}
+
+}  // namespace
+
+Connection::Connection(const UrlParts& origin, Poco::Net::Context::Ptr tls, Clock::time_point deadline)
+    : m_reader([this](char* buffer, std::size_t capacity) { return receive(buffer, capacity); }),
+      m_deadline(deadline) {
+    Poco::Net::SocketAddress address(origin.host, origin.port);
+    if (tls) {
+        auto secure = std::make_unique<Poco::Net::SecureStreamSocket>(tls);
+        secure->setPeerHostName(origin.host);  // SNI, and the name the certificate must carry
+        m_socket = std::move(secure);
+    } else {
+        m_socket = std::make_unique<Poco::Net::StreamSocket>();
+    }
+    m_socket->connect(address, until(deadline));
+    m_socket->setNoDelay(true);
+}
+
+Connection::~Connection() = default;
+
+void Connection::limit_by_deadline(Clock::time_point deadline) {
+    m_deadline = deadline;
+    m_idle = std::chrono::milliseconds(0);
+}
+
+void Connection::limit_by_idle(std::chrono::milliseconds idle) { m_idle = idle; }
+
+Poco::Timespan Connection::next_wait() const {
+    if (m_idle.count() > 0) return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(m_idle.count()) * 1000);
+    return until(m_deadline);
+}
+
+void Connection::send(const char* data, std::size_t size) {
+    while (size > 0) {
+        m_socket->setSendTimeout(next_wait());
+        int chunk = static_cast<int>(std::min<std::size_t>(size, 1 << 20));
+        // MSG_NOSIGNAL: a peer that closed must be an error we report, not a SIGPIPE that ends the tool.
+        int sent = m_socket->sendBytes(data, chunk, MSG_NOSIGNAL);
+        if (sent <= 0) throw Poco::IOException("the connection closed while sending");
+        data += sent;
+        size -= static_cast<std::size_t>(sent);
+    }
+}
+
+std::size_t Connection::receive(char* buffer, std::size_t capacity) {
+    m_socket->setReceiveTimeout(next_wait());
+    int received = m_socket->receiveBytes(buffer, static_cast<int>(std::min<std::size_t>(capacity, 1 << 30)));
+    return received > 0 ? static_cast<std::size_t>(received) : 0;
+}
+
+}  // namespace digestflow::registry
