@@ -7,6 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -307,6 +311,80 @@ TEST(HeaderHelpers, NonAsciiBytesCompareExactly) {
     EXPECT_TRUE(find_header(headers, "x-\xC3\x84"));
     EXPECT_FALSE(find_header(headers, "x-\xC3\xA4"));
 }
+
+}  // namespace
+}  // namespace digestflow::registry
+
+namespace digestflow::registry {
+namespace {
+
+// ---- redact_url ----
+
+struct RedactCase {
+    std::string label;
+    std::string input;
+    std::string expected;
+};
+
+class RedactUrl : public testing::TestWithParam<RedactCase> {};
+
+TEST_P(RedactUrl, KeepsNoSecrets) { EXPECT_EQ(redact_url(GetParam().input), GetParam().expected); }
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, RedactUrl,
+    testing::Values(
+        RedactCase{"signed_url",
+                   "https://cdn.example.com/blob?X-Amz-Credential=AKIA%2F&X-Amz-Signature=abc", "https://cdn.example.com/blob?..."},
+        RedactCase{"target_with_query", "/v2/team/app/blobs/uploads/u1?_state=secret&digest=sha256:1",
+                   "/v2/team/app/blobs/uploads/u1?..."},
+        RedactCase{"userinfo", "https://user:pass@registry.example.com/v2/", "https://registry.example.com/v2/"},
+        RedactCase{"userinfo_and_query", "http://u:p@h:5000/x?y=1", "http://h:5000/x?..."},
+        RedactCase{"fragment", "https://h/x#frag", "https://h/x"},
+        RedactCase{"at_sign_in_path_kept", "https://h/v2/a@b", "https://h/v2/a@b"},
+        RedactCase{"plain_path", "/v2/team/app/manifests/1.0", "/v2/team/app/manifests/1.0"}),
+    label_of<RedactCase>);
+
+// ---- next_page_url: the Link header vectors (distribution tests and docs) and the RFC 8288 forms ----
+
+TEST(NextPageUrl, SharedVectors) {
+    std::ifstream in(std::string(DIGESTFLOW_VECTORS_DIR) + "/link-header-cases.json");
+    auto doc = nlohmann::json::parse(in);
+    ASSERT_FALSE(doc["cases"].empty());
+    for (const auto& c : doc["cases"]) {
+        std::string expected = c["next_path"];
+        // A relative target is resolved against the request; an absolute one is taken as it is.
+        std::string request = "https://registry.example.com/v2/test/tags/list?n=2";
+        auto next = next_page_url(request, {{"Link", c["header"]}});
+        ASSERT_TRUE(next) << c["header"];
+        EXPECT_EQ(*next, expected.rfind("http", 0) == 0 ? expected : "https://registry.example.com" + expected);
+    }
+}
+
+struct LinkCase {
+    std::string label;
+    HeaderList headers;
+    std::optional<std::string> expected;
+};
+
+class NextPage : public testing::TestWithParam<LinkCase> {};
+
+TEST_P(NextPage, FindsRelNext) {
+    EXPECT_EQ(next_page_url("https://r.example/v2/a/referrers/sha256:1", GetParam().headers), GetParam().expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, NextPage,
+    testing::Values(
+        LinkCase{"none", {}, std::nullopt},
+        LinkCase{"unquoted_rel", {{"Link", "</v2/a/referrers/sha256:1?p=2>; rel=next"}},
+                 "https://r.example/v2/a/referrers/sha256:1?p=2"},
+        LinkCase{"several_links", {{"link", "</prev>; rel=\"prev\", </next>; rel=\"next\""}}, "https://r.example/next"},
+        LinkCase{"several_relation_types", {{"Link", "</n>; rel=\"last next\""}}, "https://r.example/n"},
+        LinkCase{"other_relation_only", {{"Link", "</p>; rel=\"prev\""}}, std::nullopt},
+        LinkCase{"uppercase_rel", {{"Link", "</n>; REL=\"Next\""}}, "https://r.example/n"},
+        LinkCase{"next_as_a_word_inside_another", {{"Link", "</n>; rel=\"nextpage\""}}, std::nullopt},
+        LinkCase{"second_header", {{"Link", "</p>; rel=prev"}, {"Link", "</n>; rel=next"}}, "https://r.example/n"}),
+    label_of<LinkCase>);
 
 }  // namespace
 }  // namespace digestflow::registry

@@ -62,6 +62,8 @@ void Connection::send(const char* data, std::size_t size) {
     }
 }
 
+bool Connection::answer_waiting() { return m_socket->poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ); }
+
 std::size_t Connection::receive(char* buffer, std::size_t capacity) {
     m_socket->setReceiveTimeout(next_wait());
     int received = m_socket->receiveBytes(buffer, static_cast<int>(std::min<std::size_t>(capacity, 1 << 30)));

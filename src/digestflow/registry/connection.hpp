@@ -38,6 +38,10 @@ public:
 
     ResponseReader& reader() { return m_reader; }
 
+    // True when the server has sent something (or closed) without being asked yet: an early answer to an
+    // upload it refuses part-way (413).
+    bool answer_waiting();
+
     // Requests this connection has carried: a reused one may have been closed by the server meanwhile.
     int requests_carried() const { return m_requests; }
     void count_request() { ++m_requests; }

@@ -50,6 +50,9 @@ public:
     // connection closing), nothing arrived beyond it, and the server did not ask to close.
     bool reusable() const;
 
+    // Marks the connection as not reusable (an exchange that ended out of order).
+    void forbid_reuse() { m_close_requested = true; }
+
     // Discards what is buffered and starts over (a new request on the same connection).
     void reset();
 

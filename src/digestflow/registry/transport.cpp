@@ -158,6 +158,23 @@ std::string request_head(const HttpRequest& request, const UrlParts& url, const 
     return head + "\r\n";
 }
 
+// Thrown inside exchange() when the server answers before the request body is complete.
+struct EarlyAnswer {};
+
+// The answer a server gave to an unfinished upload (it refused it part-way: 413, 400). The connection is not
+// reused afterwards: its body framing is broken.
+HttpResponse read_early_answer(Connection& connection, const HttpRequest& request,
+                               Connection::Clock::time_point deadline) {
+    connection.limit_by_deadline(std::min(deadline, Connection::Clock::now() + std::chrono::seconds(5)));
+    ResponseHead head = connection.reader().read_head(false);
+    HttpResponse response{head.status, head.reason, std::move(head.headers), "", request.url};
+    char buffer[4096];
+    while (std::size_t n = connection.reader().read_body(buffer, sizeof buffer))
+        if (response.body.size() < 64 * 1024) response.body.append(buffer, n);
+    connection.reader().forbid_reuse();
+    return response;
+}
+
 }  // namespace
 
 HttpResponse Transport::exchange(Connection& connection, const HttpRequest& request, const UrlParts& url,
@@ -183,6 +200,7 @@ HttpResponse Transport::exchange(Connection& connection, const HttpRequest& requ
                 if (n == 0) break;
                 connection.send(buffer.data(), n);
                 sent += static_cast<std::int64_t>(n);
+                if (sent < length && connection.answer_waiting()) throw EarlyAnswer();
             }
             // Never let a registry take a short body for a whole one: the connection is dropped unfinished.
             if (sent != length)
@@ -193,16 +211,13 @@ HttpResponse Transport::exchange(Connection& connection, const HttpRequest& requ
         } else if (!request.body.empty()) {
             connection.send(request.body.data(), request.body.size());
         }
+    } catch (const EarlyAnswer&) {
+        return read_early_answer(connection, request, deadline);
     } catch (const Poco::Exception&) {
-        // A registry may refuse an upload part-way (413, 400) and close: its answer may be waiting to be read.
-        connection.limit_by_deadline(std::min(deadline, Connection::Clock::now() + std::chrono::seconds(2)));
+        // A registry may refuse an upload part-way (413) and close before we noticed: its answer may still
+        // be waiting to be read.
         try {
-            ResponseHead early = reader.read_head(false);
-            HttpResponse response{early.status, early.reason, early.headers, "", request.url};
-            char buffer[4096];
-            while (std::size_t n = reader.read_body(buffer, sizeof buffer))
-                if (response.body.size() < 64 * 1024) response.body.append(buffer, n);
-            return response;  // the connection is not reused: send_once drops it on this path
+            return read_early_answer(connection, request, deadline);
         } catch (...) {
         }
         throw;

@@ -1,0 +1,143 @@
+#include "support/raw_server.hpp"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/SocketAddress.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include <sys/socket.h>
+
+namespace digestflow::testsupport {
+namespace {
+
+bool iequals(const std::string& a, const std::string& b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+// Reads up to the blank line after the headers, one byte at a time (the body stays in the socket).
+std::optional<std::string> read_head(Poco::Net::StreamSocket& socket, const std::atomic<bool>& stopping) {
+    std::string head;
+    char c;
+    while (!stopping && head.size() < 64 * 1024) {
+        if (!socket.poll(Poco::Timespan(0, 100000), Poco::Net::Socket::SELECT_READ)) continue;
+        if (socket.receiveBytes(&c, 1) <= 0) return std::nullopt;
+        if (head.empty() && c == '\x16') {
+            // A TLS ClientHello (a client probing for HTTPS): answer as a plain-HTTP server would.
+            const std::string refusal = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
+            socket.sendBytes(refusal.data(), static_cast<int>(refusal.size()), MSG_NOSIGNAL);
+            return std::nullopt;
+        }
+        head += c;
+        if (head.size() >= 4 && head.compare(head.size() - 4, 4, "\r\n\r\n") == 0) return head;
+    }
+    return std::nullopt;
+}
+
+RawRequest parse(const std::string& head) {
+    RawRequest request;
+    std::size_t end = head.find("\r\n");
+    std::string line = head.substr(0, end);
+    auto space = line.find(' ');
+    request.method = line.substr(0, space);
+    request.target = line.substr(space + 1, line.rfind(' ') - space - 1);
+    for (std::size_t start = end + 2; start < head.size();) {
+        std::size_t stop = head.find("\r\n", start);
+        if (stop == std::string::npos || stop == start) break;
+        std::string header = head.substr(start, stop - start);
+        auto colon = header.find(':');
+        if (colon != std::string::npos) {
+            std::string value = header.substr(colon + 1);
+            value.erase(0, value.find_first_not_of(' '));
+            request.headers.emplace_back(header.substr(0, colon), value);
+        }
+        start = stop + 2;
+    }
+    return request;
+}
+
+}  // namespace
+
+std::optional<std::string> RawRequest::header(const std::string& name) const {
+    for (const auto& [key, value] : headers)
+        if (iequals(key, name)) return value;
+    return std::nullopt;
+}
+
+void RawConnection::send(const std::string& bytes) {
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+        int n = m_socket.sendBytes(bytes.data() + sent, static_cast<int>(bytes.size() - sent), MSG_NOSIGNAL);
+        if (n <= 0) throw Poco::IOException("peer closed");
+        sent += static_cast<std::size_t>(n);
+    }
+}
+
+std::size_t RawConnection::drain_body(const RawRequest& request, std::size_t max) {
+    auto length = request.header("Content-Length");
+    std::size_t want = std::min<std::size_t>(length ? std::stoull(*length) : 0, max);
+    std::size_t got = 0;
+    char buffer[65536];
+    while (got < want) {
+        int n = m_socket.receiveBytes(buffer, static_cast<int>(std::min(sizeof buffer, want - got)));
+        if (n <= 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    return got;
+}
+
+RawServer::RawServer(RawHandler handler)
+    : m_handler(std::move(handler)), m_listener(Poco::Net::SocketAddress("127.0.0.1", 0)) {
+    m_port = m_listener.address().port();
+    m_acceptor = std::thread([this] { accept_loop(); });
+}
+
+RawServer::~RawServer() {
+    m_stopping = true;
+    m_acceptor.join();
+    std::vector<std::thread> threads;
+    {
+        std::lock_guard lock(m_mutex);
+        threads.swap(m_threads);
+    }
+    for (auto& thread : threads) thread.join();
+}
+
+std::string RawServer::host() const { return "127.0.0.1:" + std::to_string(m_port); }
+
+std::vector<RawRequest> RawServer::requests() const {
+    std::lock_guard lock(m_mutex);
+    return m_requests;
+}
+
+void RawServer::accept_loop() {
+    while (!m_stopping) {
+        if (!m_listener.poll(Poco::Timespan(0, 100000), Poco::Net::Socket::SELECT_READ)) continue;
+        Poco::Net::StreamSocket socket = m_listener.acceptConnection();
+        std::lock_guard lock(m_mutex);
+        m_threads.emplace_back([this, socket]() mutable { serve(socket); });
+    }
+}
+
+void RawServer::serve(Poco::Net::StreamSocket socket) {
+    try {
+        RawConnection connection(socket);
+        while (!m_stopping) {
+            auto head = read_head(socket, m_stopping);
+            if (!head) break;
+            RawRequest request = parse(*head);
+            {
+                std::lock_guard lock(m_mutex);
+                m_requests.push_back(request);
+            }
+            if (!m_handler(request, connection)) break;
+        }
+    } catch (const Poco::Exception&) {
+        // the client went away: nothing to do
+    }
+    socket.close();
+}
+
+}  // namespace digestflow::testsupport

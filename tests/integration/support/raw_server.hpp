@@ -1,0 +1,70 @@
+#pragma once
+
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace digestflow::testsupport {
+
+// One request as a RawServer read it: the request line and the headers (the body is left to the handler).
+struct RawRequest {
+    std::string method;
+    std::string target;  // as sent: path and query
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::optional<std::string> header(const std::string& name) const;  // case-insensitive
+};
+
+// What a handler may do with its connection: write any bytes, read the request body, pause.
+class RawConnection {
+  public:
+    explicit RawConnection(Poco::Net::StreamSocket& socket) : m_socket(socket) {}
+    void send(const std::string& bytes);
+    // Reads and discards up to `max` bytes of the request body (Content-Length); returns how many arrived.
+    std::size_t drain_body(const RawRequest& request, std::size_t max = 64 << 20);
+
+  private:
+    Poco::Net::StreamSocket& m_socket;
+};
+
+// Returns true to keep the connection open for another request, false to close it.
+using RawHandler = std::function<bool(const RawRequest&, RawConnection&)>;
+
+// A loopback HTTP server that answers with whatever bytes its handler writes: malformed framing, early
+// answers, slow drips, hostile headers - faults neither a real registry nor a forwarding proxy produces.
+// Every request is recorded with its headers. The destructor stops the listener and every connection
+// (a handler that is still writing or sleeping finishes its current step first).
+class RawServer {
+  public:
+    explicit RawServer(RawHandler handler);
+    ~RawServer();
+    RawServer(const RawServer&) = delete;
+    RawServer& operator=(const RawServer&) = delete;
+
+    int port() const { return m_port; }
+    std::string host() const;  // "127.0.0.1:PORT"
+    std::vector<RawRequest> requests() const;
+    bool stopping() const { return m_stopping; }
+
+  private:
+    void accept_loop();
+    void serve(Poco::Net::StreamSocket socket);
+
+    RawHandler m_handler;
+    Poco::Net::ServerSocket m_listener;
+    int m_port = 0;
+    std::atomic<bool> m_stopping{false};
+    mutable std::mutex m_mutex;
+    std::vector<RawRequest> m_requests;
+    std::vector<std::thread> m_threads;
+    std::thread m_acceptor;
+};
+
+}  // namespace digestflow::testsupport
