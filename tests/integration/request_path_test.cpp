@@ -1,0 +1,381 @@
+// The request path under a hostile or flaky registry: real docker-registry instances on loopback behind a
+// CountingProxy (faults on chosen requests) or replaced by a RawServer (bytes no proxy sends). Each test is a
+// defect the old request path had: credentials sent to a redirect target's realm, cut-off chunked bodies
+// taken for whole ones, signed URLs in messages, unretried upload POSTs and token requests, a lying
+// Docker-Content-Digest, one page of referrers, per-socket-operation timeouts, a 413 reported as a network
+// failure.
+#include "support/buildah.hpp"
+#include "support/counting_proxy.hpp"
+#include "support/raw_server.hpp"
+#include "support/registry_api.hpp"
+#include "support/registry_process.hpp"
+#include "support/skopeo.hpp"
+#include "support/temp_dir.hpp"
+#include "support/tls_material.hpp"
+#include "support/token_server.hpp"
+#include "tools.hpp"
+
+#include <Poco/Base64Encoder.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace digestflow::testsupport {
+namespace {
+
+const std::string user = "release-bot";
+const std::string password = "Pw-that-must-stay-home-42";
+
+std::string base64(const std::string& text) {
+    std::ostringstream out;
+    Poco::Base64Encoder encoder(out);
+    encoder.rdbuf()->setLineLength(0);
+    encoder << text;
+    encoder.close();
+    return out.str();
+}
+
+std::string contains_none_of(const RunResult& run, const std::vector<std::string>& secrets) {
+    for (const auto& secret : secrets)
+        if (run.stdout_text.find(secret) != std::string::npos || run.stderr_text.find(secret) != std::string::npos)
+            return "printed " + secret;
+    return "";
+}
+
+bool is_path(const RequestLine& request, const std::string& method, const std::string& part) {
+    return request.method == method && request.path.find(part) != std::string::npos;
+}
+
+std::string hex(std::size_t n) {
+    std::ostringstream out;
+    out << std::hex << n;
+    return out.str();
+}
+
+class RequestPath : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        open = new Registry();
+        mirror = new Registry();
+        guarded = new Registry(RegistryOptions().with_user(user, password));
+        buildah = new Buildah();
+        buildah->build_scratch_image("app");
+        digest = buildah->push("app", open->host() + "/team/app:1.0", plain);
+        guarded_digest =
+            buildah->push("app", guarded->host() + "/team/app:1.0", RemoteOptions{false}.with_creds(user, password));
+        manifest = raw_manifest(open->host() + "/team/app@" + digest, plain);
+        media_type = nlohmann::json::parse(manifest)["mediaType"];
+    }
+    static void TearDownTestSuite() {
+        delete buildah;
+        delete guarded;
+        delete mirror;
+        delete open;
+    }
+
+    // An artifact for host/team/app@digest, written without asking any registry.
+    std::string artifact_for(const std::string& host, const std::string& for_digest) {
+        std::string path = work.file("image-digest-" + std::to_string(++artifacts) + ".json");
+        auto run = run_tool("capture-digest",
+                            {"--image", host + "/team/app@" + for_digest, "--offline", "--out", path});
+        EXPECT_EQ(run.exit_code, 0) << run.describe();
+        return path;
+    }
+
+    std::string docker_config_for(const std::string& host) {
+        std::string dir = work.file("docker-config");
+        std::filesystem::create_directories(dir);
+        write_text_file(dir + "/config.json",
+                        R"({"auths": {")" + host + R"(": {"auth": ")" + base64(user + ":" + password) + R"("}}})");
+        return dir;
+    }
+
+    static Registry* open;
+    static Registry* mirror;
+    static Registry* guarded;
+    static Buildah* buildah;
+    static RemoteOptions plain;
+    static std::string digest, guarded_digest, manifest, media_type;
+    TempDir work{"digestflow-request-path"};
+    int artifacts = 0;
+};
+
+Registry* RequestPath::open = nullptr;
+Registry* RequestPath::mirror = nullptr;
+Registry* RequestPath::guarded = nullptr;
+Buildah* RequestPath::buildah = nullptr;
+RemoteOptions RequestPath::plain{false};
+std::string RequestPath::digest, RequestPath::guarded_digest, RequestPath::manifest, RequestPath::media_type;
+
+// Defect 1: a blob GET redirected to a host that answers 401 with its own Bearer realm. The old client took
+// that challenge for the registry's and sent the registry's Basic credentials to the stranger's realm.
+TEST_F(RequestPath, ARedirectTargetAskingForCredentialsGetsNone) {
+    std::string evil_host;
+    RawServer evil([&](const RawRequest& request, RawConnection& connection) {
+        connection.drain_body(request);
+        if (request.target.rfind("/token", 0) == 0) {
+            connection.send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n"
+                            "{\"token\":\"loot\"}\n");
+            return true;
+        }
+        connection.send("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"http://" + evil_host +
+                        "/token\",service=\"evil\"\r\nContent-Length: 0\r\n\r\n");
+        return true;
+    });
+    evil_host = evil.host();
+    CountingProxy proxy(guarded->host());
+    proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (!is_path(request, "GET", "/blobs/")) return std::nullopt;
+        return "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://" + evil_host +
+               "/blob?X-Amz-Signature=SIGNATURE-SECRET\r\nContent-Length: 0\r\n\r\n";
+    });
+
+    auto run = run_tool("verify-digest", {"--artifact", artifact_for(proxy.host(), guarded_digest), "--content"},
+                        {{"DOCKER_CONFIG", docker_config_for(proxy.host())}});
+    EXPECT_EQ(run.exit_code, 4) << run.describe();
+    EXPECT_NE(run.stderr_text.find(evil_host), std::string::npos) << "the message names the host that asked";
+    ASSERT_FALSE(evil.requests().empty()) << "the redirect was followed";
+    for (const auto& request : evil.requests()) {
+        EXPECT_FALSE(request.header("Authorization")) << request.method << " " << request.target << " carried credentials";
+        EXPECT_NE(request.target.rfind("/token", 0), 0u) << "the stranger's token realm was asked";
+    }
+    EXPECT_EQ(contains_none_of(run, {password, base64(user + ":" + password), "SIGNATURE-SECRET"}), "");
+}
+
+// Defect 5: a chunked body cut off mid-chunk (or at a chunk boundary) passed for a complete one; the manifest
+// then "did not hash" (exit 1, tampering) and was never retried.
+TEST_F(RequestPath, CutChunkedBodiesAreRetriedNotTakenForTampering) {
+    CountingProxy proxy(open->host());
+    std::atomic<int> manifest_cuts{0}, blob_cuts{0};
+    const std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nContent-Type: ";
+    proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (is_path(request, "GET", "/manifests/sha256:") && manifest_cuts++ == 0)  // inside a chunk
+            return chunked + media_type + "\r\n\r\n" + hex(manifest.size()) + "\r\n" + manifest.substr(0, manifest.size() / 2);
+        if (is_path(request, "GET", "/blobs/") && blob_cuts++ == 0)  // at a chunk boundary
+            return chunked + "application/octet-stream\r\n\r\n4\r\nabcd\r\n";
+        return std::nullopt;
+    });
+    auto run = run_tool("verify-digest", {"--artifact", artifact_for(proxy.host(), digest), "--content", "--json"});
+    EXPECT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(manifest_cuts.load(), 2) << "the cut manifest was fetched again";
+    EXPECT_GE(blob_cuts.load(), 2) << "the cut blob was fetched again";
+}
+
+// Defect 6: signed URLs (credentials in the query) from a redirect appeared in error messages and --json.
+TEST_F(RequestPath, SignedUrlsAreRedactedFromMessages) {
+    CountingProxy proxy(open->host());
+    std::string proxy_host = proxy.host();
+    proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (is_path(request, "GET", "/cdn/"))  // the signed URL's answer breaks off
+            return std::string("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nshort");
+        if (is_path(request, "GET", "/blobs/"))
+            return "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://" + proxy_host +
+                   "/cdn/blob?X-Amz-Credential=AKIA-CREDENTIAL-SECRET&X-Amz-Signature=SIGNATURE-SECRET\r\n"
+                   "Content-Length: 0\r\n\r\n";
+        return std::nullopt;
+    });
+    auto run = run_tool("verify-digest", {"--artifact", artifact_for(proxy.host(), digest), "--content", "--json"});
+    EXPECT_EQ(run.exit_code, 3) << run.describe();
+    EXPECT_NE(run.stderr_text.find("/cdn/blob?..."), std::string::npos) << run.describe();
+    EXPECT_EQ(contains_none_of(run, {"AKIA-CREDENTIAL-SECRET", "SIGNATURE-SECRET"}), "");
+}
+
+// Defect 7: 429 and 5xx answers to upload POSTs (a mount, an upload start) were final. Neither opened a
+// session, so they are repeated like any idempotent request.
+TEST_F(RequestPath, ErrorAnswersToUploadPostsAreRetried) {
+    CountingProxy source(open->host());
+    CountingProxy destination(mirror->host());
+    std::atomic<int> mounts{0}, starts{0};
+    source.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (is_path(request, "POST", "/blobs/uploads/?mount=") && mounts++ == 0)
+            return std::string("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+        return std::nullopt;
+    });
+    destination.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (is_path(request, "POST", "/blobs/uploads/") && starts++ == 0)
+            return std::string("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n");
+        return std::nullopt;
+    });
+    const std::string from = source.host() + "/team/app@" + digest;
+    auto mounted = run_tool("retag", {"--source", from, "--to", source.host() + "/team/mounted:1"});
+    EXPECT_EQ(mounted.exit_code, 0) << mounted.describe();
+    EXPECT_EQ(served_digest(open->host() + "/team/mounted:1", plain), digest);
+    EXPECT_GE(mounts.load(), 2);
+
+    auto copied = run_tool("retag", {"--source", from, "--to", destination.host() + "/team/copied:1"});
+    EXPECT_EQ(copied.exit_code, 0) << copied.describe();
+    EXPECT_EQ(served_digest(mirror->host() + "/team/copied:1", plain), digest);
+    EXPECT_GE(starts.load(), 2);
+}
+
+// Defect 7, token side: a token server answering 503 once made the whole run fail.
+TEST(RequestPathTokens, TokenRequestsAreRetried) {
+    TlsMaterial tls;
+    TokenServerOptions options;
+    options.with_user(user, password);
+    options.anonymous_pull_repos = {"*"};
+    TokenServer tokens(tls, options);
+    CountingProxy token_proxy("127.0.0.1:" + std::to_string(tokens.port()));
+    auto auth = tokens.registry_auth();
+    auth.realm = "http://" + token_proxy.host() + "/token";
+    Registry registry(RegistryOptions().with_token_auth(auth));
+    Buildah buildah;
+    buildah.build_scratch_image("app");
+    std::string pushed = buildah.push("app", registry.host() + "/team/app:1.0", RemoteOptions{false}.with_creds(user, password));
+
+    std::atomic<int> token_requests{0};
+    token_proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (is_path(request, "GET", "/token") && token_requests++ == 0)
+            return std::string("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+        return std::nullopt;
+    });
+    TempDir work("digestflow-token-retry");
+    std::string artifact = work.file("image-digest.json");
+    auto capture = run_tool("capture-digest", {"--image", registry.host() + "/team/app:1.0", "--resolve", "--out", artifact});
+    EXPECT_EQ(capture.exit_code, 0) << capture.describe();
+    EXPECT_GE(token_requests.load(), 2) << "the token request was repeated";
+    EXPECT_NE(read_text_file(artifact).find(pushed), std::string::npos);
+}
+
+// Defect 21: a by-digest GET whose Docker-Content-Digest names other content was accepted (the bytes hash
+// right, but a registry that lies in a header is not trusted with a promotion).
+TEST_F(RequestPath, AContradictingDockerContentDigestIsRefused) {
+    CountingProxy proxy(open->host());
+    const std::string other = "sha256:" + std::string(64, 'e');
+    proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (!is_path(request, "GET", "/manifests/" + digest)) return std::nullopt;
+        return "HTTP/1.1 200 OK\r\nContent-Type: " + media_type + "\r\nDocker-Content-Digest: " + other +
+               "\r\nContent-Length: " + std::to_string(manifest.size()) + "\r\n\r\n" + manifest;
+    });
+    auto run = run_tool("verify-digest", {"--artifact", artifact_for(proxy.host(), digest), "--content"});
+    EXPECT_EQ(run.exit_code, 1) << run.describe();
+    EXPECT_NE(run.stderr_text.find("Docker-Content-Digest"), std::string::npos) << run.describe();
+}
+
+// Defect 13: only the first page of the referrers API was read, and a registry answering 405 there (no
+// referrers API) failed the run instead of falling back to the sha256-<hex> tag.
+TEST_F(RequestPath, ReferrersComeFromEveryPageOrFromTheFallbackTag) {
+    const std::string repo = "team/signed";
+    std::string subject = buildah->push("app", open->host() + "/" + repo + ":1.0", plain);
+    std::string subject_size = std::to_string(raw_manifest(open->host() + "/" + repo + "@" + subject, plain).size());
+    std::string empty = push_blob(open->host(), repo, "{}");
+    auto signature = [&](const std::string& text) {
+        std::string payload = push_blob(open->host(), repo, text);
+        std::string bytes =
+            R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+            R"("artifactType":"application/vnd.example.signature.v1",)"
+            R"("config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":")" + empty + R"(","size":2},)"
+            R"("layers":[{"mediaType":"application/vnd.example.signature.v1","digest":")" + payload + R"(","size":)" +
+            std::to_string(text.size()) + R"(}],"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+            subject + R"(","size":)" + subject_size + "}}";
+        push_manifest(open->host(), repo, digest_of_raw(bytes), bytes, "application/vnd.oci.image.manifest.v1+json");
+        return std::make_pair(digest_of_raw(bytes), bytes);
+    };
+    auto first = signature("first signature");
+    auto second = signature("second signature");
+    auto index_of = [](const std::pair<std::string, std::string>& referrer) {
+        return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)"
+               R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + referrer.first +
+               R"(","size":)" + std::to_string(referrer.second.size()) +
+               R"(,"artifactType":"application/vnd.example.signature.v1"}]})";
+    };
+    push_manifest(open->host(), repo, "sha256-" + subject.substr(7), index_of(first),
+                  "application/vnd.oci.image.index.v1+json");
+
+    CountingProxy proxy(open->host());
+    std::atomic<bool> paged{true};
+    const std::string api = "/v2/" + repo + "/referrers/" + subject;
+    proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (!is_path(request, "GET", api)) return std::nullopt;
+        if (!paged) return std::string("HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
+        bool second_page = request.path.find("?page=2") != std::string::npos;
+        std::string body = index_of(second_page ? second : first);
+        return "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\n" +
+               (second_page ? std::string() : "Link: <" + api + "?page=2>; rel=\"next\"\r\n") +
+               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    });
+    auto both = run_tool("retag", {"--source", proxy.host() + "/" + repo + "@" + subject, "--to",
+                                   mirror->host() + "/paged/signed:1.0", "--referrers", "--json"});
+    ASSERT_EQ(both.exit_code, 0) << both.describe();
+    EXPECT_EQ(json_output(both)["referrers"], 2);
+    EXPECT_EQ(raw_manifest(mirror->host() + "/paged/signed@" + first.first, plain), first.second);
+    EXPECT_EQ(raw_manifest(mirror->host() + "/paged/signed@" + second.first, plain), second.second);
+
+    paged = false;
+    auto fallback = run_tool("retag", {"--source", proxy.host() + "/" + repo + "@" + subject, "--to",
+                                       mirror->host() + "/fallback/signed:1.0", "--referrers", "--json"});
+    ASSERT_EQ(fallback.exit_code, 0) << fallback.describe();
+    EXPECT_EQ(json_output(fallback)["referrers"], 1);
+    EXPECT_EQ(raw_manifest(mirror->host() + "/fallback/signed@" + first.first, plain), first.second);
+}
+
+// Defect 14: --timeout bounded each socket operation, so an answer dripping one byte at a time never timed
+// out. It bounds the whole request now.
+TEST_F(RequestPath, TheTimeoutBoundsTheWholeRequest) {
+    const std::string answer = "HTTP/1.1 200 OK\r\nContent-Type: " + media_type + "\r\nDocker-Content-Digest: " + digest +
+                               "\r\nContent-Length: " + std::to_string(manifest.size()) + "\r\n\r\n";
+    RawServer slow([&](const RawRequest&, RawConnection& connection) {
+        for (char c : answer) {  // about 12 s for the whole head: far past the 2 s timeout, never 2 s silent
+            if (slow.stopping()) return false;
+            connection.send(std::string(1, c));
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return true;
+    });
+    auto run = run_tool("verify-digest", {"--artifact", artifact_for(slow.host(), digest), "--ref",
+                                          slow.host() + "/team/app:1.0", "--timeout", "2", "--no-record"});
+    EXPECT_EQ(run.exit_code, 3) << run.describe();
+    EXPECT_NE(run.stderr_text.find("within 2 s"), std::string::npos) << run.describe();
+}
+
+// Defect 14: a registry refusing a streamed upload part-way (413) was reported as "cannot reach".
+TEST_F(RequestPath, AnUploadRefusedPartWayReportsTheRegistrysAnswer) {
+    const std::string repo = "team/big";
+    std::string layer(16 << 20, '\0');
+    std::mt19937 random(42);
+    for (auto& c : layer) c = static_cast<char>(random());
+    std::string layer_digest = push_blob(open->host(), repo, layer);
+    const std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
+    std::string config_digest = push_blob(open->host(), repo, config);
+    const std::string big =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":)"
+        R"("application/vnd.oci.image.config.v1+json","digest":")" + config_digest + R"(","size":)" +
+        std::to_string(config.size()) + R"(},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
+        layer_digest + R"(","size":)" + std::to_string(layer.size()) + "}]}";
+    std::string big_digest = push_manifest(open->host(), repo, "1.0", big, "application/vnd.oci.image.manifest.v1+json");
+
+    RawServer refusing([&](const RawRequest& request, RawConnection& connection) {
+        const std::string none = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+        if (request.method == "HEAD") connection.send(none);
+        else if (request.method == "POST")
+            connection.send("HTTP/1.1 202 Accepted\r\nLocation: /v2/" + repo + "/blobs/uploads/u" +
+                            std::to_string(refusing.requests().size()) + "\r\nContent-Length: 0\r\n\r\n");
+        else if (request.method == "PUT" && std::stoull(request.header("Content-Length").value_or("0")) > (1 << 20)) {
+            // Too large: answer at once, read nothing more, and hang up a little later.
+            const std::string body = R"({"errors":[{"code":"SIZE_INVALID","message":"blob too large"}]})";
+            connection.send("HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+            for (int i = 0; i < 30 && !refusing.stopping(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            return false;
+        } else if (request.method == "PUT") {
+            connection.drain_body(request);
+            connection.send("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+        } else connection.send(none);
+        return true;
+    });
+    auto run = run_tool("retag", {"--source", open->host() + "/" + repo + "@" + big_digest, "--to",
+                                  refusing.host() + "/" + repo + ":1.0"});
+    EXPECT_EQ(run.exit_code, 3) << run.describe();
+    EXPECT_NE(run.stderr_text.find("413"), std::string::npos) << run.describe();
+    EXPECT_NE(run.stderr_text.find("blob too large"), std::string::npos) << run.describe();
+    EXPECT_EQ(run.stderr_text.find("cannot reach"), std::string::npos) << run.describe();
+}
+
+}  // namespace
+}  // namespace digestflow::testsupport
