@@ -2,11 +2,14 @@
 // cleanly (exit 3, a message that says what to do) without it.
 #include "support/buildah.hpp"
 #include "support/registry_process.hpp"
+#include "support/skopeo.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tls_material.hpp"
 #include "tools.hpp"
 
 #include <gtest/gtest.h>
+
+#include <random>
 
 namespace digestflow::testsupport {
 namespace {
@@ -57,6 +60,23 @@ TEST_F(Tls, InsecureRegistrySkipsVerification) {
     auto run = run_tool("capture-digest", {"--image", image(), "--resolve", "--insecure-registry", registry->host(),
                                            "--out", work.file("a.json")});
     EXPECT_EQ(run.exit_code, 0) << run.describe();
+}
+
+// Blobs streamed into a TLS registry: a TLS 1.3 server's session ticket makes the socket readable while the
+// upload is going out, which must not be taken for an early answer to the upload.
+TEST_F(Tls, BlobsStreamIntoATlsRegistry) {
+    Registry plain_source;
+    Buildah buildah;
+    std::string payload(3 << 20, '\0');
+    std::mt19937 random(7);
+    for (auto& c : payload) c = static_cast<char>(random());  // incompressible: the layer stays 3 MiB
+    buildah.build_scratch_image("big", ScratchImage{.files = {{"payload.bin", payload}}});
+    std::string big = buildah.push("big", plain_source.host() + "/team/big:1.0", RemoteOptions{false});
+    auto run = run_tool("retag", {"--source", plain_source.host() + "/team/big@" + big, "--to",
+                                  registry->host() + "/mirror/big:1.0", "--ca-file", tls->ca_cert(), "--json"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_GE(json_output(run)["blobs"]["uploaded"].get<int>(), 1);
+    EXPECT_EQ(served_digest(registry->host() + "/mirror/big:1.0", registry->client_options()), big);
 }
 
 TEST_F(Tls, MissingCaFileIsAUsageError) {

@@ -62,7 +62,21 @@ void Connection::send(const char* data, std::size_t size) {
     }
 }
 
-bool Connection::answer_waiting() { return m_socket->poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ); }
+bool Connection::answer_waiting() {
+    if (!m_socket->poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ)) return false;
+    // Readable is not yet an answer: over TLS it may be a session ticket, which OpenSSL consumes without
+    // yielding a byte. Only bytes (or the server closing) count.
+    auto saved_idle = m_idle;
+    m_idle = std::chrono::milliseconds(1);
+    try {
+        m_reader.receive_more();
+    } catch (const Poco::TimeoutException&) {
+        m_idle = saved_idle;
+        return false;
+    }
+    m_idle = saved_idle;
+    return true;
+}
 
 std::size_t Connection::receive(char* buffer, std::size_t capacity) {
     m_socket->setReceiveTimeout(next_wait());

@@ -50,6 +50,9 @@ public:
     // connection closing), nothing arrived beyond it, and the server did not ask to close.
     bool reusable() const;
 
+    // Reads whatever the stream has now into the buffer (an answer arriving early); false at its end.
+    bool receive_more() { return fill(); }
+
     // Marks the connection as not reusable (an exchange that ended out of order).
     void forbid_reuse() { m_close_requested = true; }
 

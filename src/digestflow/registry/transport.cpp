@@ -207,7 +207,8 @@ HttpResponse Transport::exchange(Connection& connection, const HttpRequest& requ
                 throw FinalError(ErrorKind::Registry, "the body for " + what + " to " + url.authority() + " ended after " +
                                                           std::to_string(sent) + " of " + std::to_string(length) +
                                                           " bytes; the upload was abandoned");
-            connection.limit_by_deadline(deadline);
+            // The answer to a long upload gets its own full time limit.
+            connection.limit_by_deadline(Connection::Clock::now() + m_options.timeout);
         } else if (!request.body.empty()) {
             connection.send(request.body.data(), request.body.size());
         }
