@@ -62,8 +62,8 @@ TEST_F(Tls, InsecureRegistrySkipsVerification) {
     EXPECT_EQ(run.exit_code, 0) << run.describe();
 }
 
-// Blobs streamed into a TLS registry: a TLS 1.3 server's session ticket makes the socket readable while the
-// upload is going out, which must not be taken for an early answer to the upload.
+// Blobs streamed into a TLS registry, with the watch for an early answer on while the body goes out (over TLS
+// a readable socket may carry no answer at all, e.g. a session ticket).
 TEST_F(Tls, BlobsStreamIntoATlsRegistry) {
     Registry plain_source;
     Buildah buildah;
