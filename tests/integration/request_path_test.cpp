@@ -316,17 +316,15 @@ TEST_F(RequestPath, ReferrersComeFromEveryPageOrFromTheFallbackTag) {
 }
 
 // Defect 14: --timeout bounded each socket operation, so an answer dripping one byte at a time never timed
-// out. It bounds the whole request now.
+// out. It bounds the whole request now. The registry's own answer is dripped, a byte every 50 ms.
 TEST_F(RequestPath, TheTimeoutBoundsTheWholeRequest) {
-    const std::string answer = "HTTP/1.1 200 OK\r\nContent-Type: " + media_type + "\r\nDocker-Content-Digest: " + digest +
-                               "\r\nContent-Length: " + std::to_string(manifest.size()) + "\r\n\r\n";
-    RawServer slow([&](const RawRequest&, RawConnection& connection) {
-        for (char c : answer) {  // about 12 s for the whole head: far past the 2 s timeout, never 2 s silent
-            if (slow.stopping()) return false;
+    RawServer slow([&](const RawRequest& request, RawConnection& connection) {
+        for (char c : connection.fetch_upstream(request, open->host())) {
+            if (slow.stopping()) break;
             connection.send(std::string(1, c));
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
-        return true;
+        return false;
     });
     auto run = run_tool("verify-digest", {"--artifact", artifact_for(slow.host(), digest), "--ref",
                                           slow.host() + "/team/app:1.0", "--timeout", "2", "--no-record"});
@@ -350,24 +348,18 @@ TEST_F(RequestPath, AnUploadRefusedPartWayReportsTheRegistrysAnswer) {
         layer_digest + R"(","size":)" + std::to_string(layer.size()) + "}]}";
     std::string big_digest = push_manifest(open->host(), repo, "1.0", big, "application/vnd.oci.image.manifest.v1+json");
 
+    // The real mirror registry, except that an upload over 1 MiB is refused at once: answered before its
+    // body is read, the rest left unread, and the connection hung up a little later.
     RawServer refusing([&](const RawRequest& request, RawConnection& connection) {
-        const std::string none = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
-        if (request.method == "HEAD") connection.send(none);
-        else if (request.method == "POST")
-            connection.send("HTTP/1.1 202 Accepted\r\nLocation: /v2/" + repo + "/blobs/uploads/u" +
-                            std::to_string(refusing.requests().size()) + "\r\nContent-Length: 0\r\n\r\n");
-        else if (request.method == "PUT" && std::stoull(request.header("Content-Length").value_or("0")) > (1 << 20)) {
-            // Too large: answer at once, read nothing more, and hang up a little later.
-            const std::string body = R"({"errors":[{"code":"SIZE_INVALID","message":"blob too large"}]})";
-            connection.send("HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
-            for (int i = 0; i < 30 && !refusing.stopping(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (request.method != "PUT" || std::stoull(request.header("Content-Length").value_or("0")) <= (1 << 20)) {
+            connection.send(connection.fetch_upstream(request, mirror->host()));
             return false;
-        } else if (request.method == "PUT") {
-            connection.drain_body(request);
-            connection.send("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
-        } else connection.send(none);
-        return true;
+        }
+        const std::string body = R"({"errors":[{"code":"SIZE_INVALID","message":"blob too large"}]})";
+        connection.send("HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                        "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+        for (int i = 0; i < 30 && !refusing.stopping(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        return false;
     });
     auto run = run_tool("retag", {"--source", open->host() + "/" + repo + "@" + big_digest, "--to",
                                   refusing.host() + "/" + repo + ":1.0"});

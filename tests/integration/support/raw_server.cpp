@@ -88,6 +88,33 @@ std::size_t RawConnection::drain_body(const RawRequest& request, std::size_t max
     return got;
 }
 
+std::string RawConnection::fetch_upstream(const RawRequest& request, const std::string& upstream) {
+    Poco::Net::StreamSocket socket;
+    socket.connect(Poco::Net::SocketAddress(upstream), Poco::Timespan(5, 0));
+    socket.setReceiveTimeout(Poco::Timespan(30, 0));
+    std::string head = request.method + " " + request.target + " HTTP/1.1\r\n";
+    for (const auto& [name, value] : request.headers)
+        if (!iequals(name, "Connection")) head += name + ": " + value + "\r\n";
+    head += "Connection: close\r\n\r\n";
+    RawConnection to_upstream(socket);
+    to_upstream.send(head);
+    auto length = request.header("Content-Length");
+    std::size_t left = length ? std::stoull(*length) : 0;
+    char buffer[65536];
+    while (left > 0) {
+        int n = m_socket.receiveBytes(buffer, static_cast<int>(std::min(sizeof buffer, left)));
+        if (n <= 0) break;
+        to_upstream.send(std::string(buffer, static_cast<std::size_t>(n)));
+        left -= static_cast<std::size_t>(n);
+    }
+    std::string answer;
+    while (int n = socket.receiveBytes(buffer, sizeof buffer)) {
+        if (n < 0) break;
+        answer.append(buffer, static_cast<std::size_t>(n));
+    }
+    return answer;
+}
+
 RawServer::RawServer(RawHandler handler)
     : m_handler(std::move(handler)), m_listener(Poco::Net::SocketAddress("127.0.0.1", 0)) {
     m_port = m_listener.address().port();

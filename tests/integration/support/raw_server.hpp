@@ -29,6 +29,10 @@ class RawConnection {
     void send(const std::string& bytes);
     // Reads and discards up to `max` bytes of the request body (Content-Length); returns how many arrived.
     std::size_t drain_body(const RawRequest& request, std::size_t max = 64 << 20);
+    // Passes the request (and its Content-Length body) to the real registry at `upstream` ("127.0.0.1:PORT")
+    // on a connection of its own and returns the whole raw answer, for the handler to send as it likes
+    // (whole, dripped, cut). The answer is read to the upstream's close, so the handler should close too.
+    std::string fetch_upstream(const RawRequest& request, const std::string& upstream);
 
   private:
     Poco::Net::StreamSocket& m_socket;
@@ -39,6 +43,7 @@ using RawHandler = std::function<bool(const RawRequest&, RawConnection&)>;
 
 // A loopback HTTP server that answers with whatever bytes its handler writes: malformed framing, early
 // answers, slow drips, hostile headers - faults neither a real registry nor a forwarding proxy produces.
+// A handler usually wraps a real registry (fetch_upstream) and alters only the answers its fault is about.
 // Every request is recorded with its headers. The destructor stops the listener and every connection
 // (a handler that is still writing or sleeping finishes its current step first).
 class RawServer {
