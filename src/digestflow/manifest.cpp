@@ -2,8 +2,12 @@
 
 #include "digestflow/error.hpp"
 #include "digestflow/media_types.hpp"
+#include "digestflow/quote.hpp"
 
 #include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <limits>
 
 namespace digestflow {
 namespace {
@@ -20,14 +24,32 @@ std::string string_field(const json& node, const char* key, const std::string& w
     return found->get<std::string>();
 }
 
+// A descriptor's size: required, an integer from 0 to the int64 maximum. Reads are bounded by it, so a
+// negative or missing size must never stand for "unknown"; nlohmann stores integers above the int64 range
+// as unsigned and anything with a fraction or exponent as a float.
+std::int64_t size_field(const json& node, const std::string& where, const std::string& what) {
+    auto found = node.find("size");
+    const std::string field = where + ".size";
+    if (found == node.end() || found->is_null())
+        throw_usage(what + ": manifest field " + field +
+                    " is missing; every descriptor needs its size in bytes");
+    if (found->is_number_unsigned() &&
+        found->get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        return static_cast<std::int64_t>(found->get<std::uint64_t>());
+    if (found->is_number_integer() && !found->is_number_unsigned() && found->get<std::int64_t>() >= 0)
+        return found->get<std::int64_t>();
+    throw_usage(what + ": manifest field " + field + " is " + quote(found->dump(), 40) +
+                "; a size must be a whole number of bytes from 0 to 9223372036854775807");
+}
+
 Descriptor parse_descriptor(const json& node, const std::string& where, const std::string& what) {
     if (!node.is_object()) throw_usage(what + ": manifest field " + where + " is not an object");
     auto digest_text = string_field(node, "digest", where, what);
     auto problem = Digest::validation_error(digest_text);
     if (problem) throw_usage(what + ": manifest field " + where + ".digest: " + *problem);
-    Descriptor d{string_field(node, "mediaType", where, what), Digest::parse(digest_text), 0, std::nullopt,
+    Descriptor d{string_field(node, "mediaType", where, what), Digest::parse(digest_text),
+                 size_field(node, where, what), std::nullopt,
                  string_field(node, "artifactType", where, what)};
-    if (node.contains("size") && node["size"].is_number_integer()) d.size = node["size"].get<std::int64_t>();
     if (node.contains("platform") && node["platform"].is_object()) {
         const auto& p = node["platform"];
         const std::string at = where + ".platform";

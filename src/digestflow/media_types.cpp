@@ -28,6 +28,11 @@ bool is_schema1(std::string_view media_type) {
 
 bool is_known_manifest(std::string_view media_type) { return is_index(media_type) || is_image_manifest(media_type); }
 
+bool is_non_distributable(std::string_view media_type) {
+    return media_type == docker_foreign_layer || media_type == oci_nondistributable_layer ||
+           media_type == oci_nondistributable_layer_gzip || media_type == oci_nondistributable_layer_zstd;
+}
+
 std::string strip_parameters(std::string_view content_type) {
     auto end = content_type.find(';');
     std::string_view type = content_type.substr(0, end);

@@ -46,4 +46,19 @@ std::string merge_referrers_index(const std::string& existing, const std::string
     return changed ? merged.dump() : existing;
 }
 
+bool refers_to(const Manifest& referrer, const Digest& subject) {
+    return referrer.subject && referrer.subject->digest == subject;
+}
+
+bool refers_to(std::string_view referrer_bytes, const Digest& subject) {
+    auto doc = nlohmann::json::parse(referrer_bytes, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) return false;
+    auto named = doc.find("subject");
+    if (named == doc.end() || !named->is_object()) return false;
+    auto digest = named->find("digest");
+    if (digest == named->end() || !digest->is_string() || !Digest::is_valid(digest->get<std::string>()))
+        return false;
+    return Digest::parse(digest->get<std::string>()) == subject;
+}
+
 }  // namespace digestflow

@@ -3,8 +3,10 @@
 #pragma once
 
 #include "digestflow/digest.hpp"
+#include "digestflow/manifest.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace digestflow {
 
@@ -16,5 +18,12 @@ std::string referrers_fallback_tag(const Digest& subject);
 // (byte-identical), else `existing` plus every descriptor of `incoming` it lacks (by digest), descriptors
 // kept whole (annotations included). Throws Error(Usage) when either is not an image index.
 std::string merge_referrers_index(const std::string& existing, const std::string& incoming);
+
+// Whether a referrer names `subject` as its subject. A referrers listing (API or fallback tag) is only the
+// registry's word: each listed manifest must itself point at the digest before it is copied as its referrer.
+// The bytes form reads `subject.digest` alone (any manifest type); false for no subject, another digest, a
+// malformed one, or bytes that are not a JSON object. Digests compare exactly (algorithm and hex).
+bool refers_to(const Manifest& referrer, const Digest& subject);
+bool refers_to(std::string_view referrer_bytes, const Digest& subject);
 
 }  // namespace digestflow

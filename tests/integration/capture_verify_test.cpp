@@ -1,7 +1,9 @@
 // capture-digest and verify-digest against a real docker-registry on loopback, with buildah images and
 // skopeo as the independent judge of digests.
 #include "support/buildah.hpp"
+#include "support/counting_proxy.hpp"
 #include "support/ports.hpp"
+#include "support/registry_api.hpp"
 #include "support/registry_process.hpp"
 #include "support/skopeo.hpp"
 #include "support/temp_dir.hpp"
@@ -9,7 +11,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
+#include <memory>
 
 namespace digestflow::testsupport {
 namespace {
@@ -171,6 +175,202 @@ TEST_F(CaptureVerify, DeletedTagFailsVerifyRef) {
     auto run = run_tool("verify-digest", {"--artifact", artifact(), "--ref", registry->host() + "/team/app:never-pushed"});
     EXPECT_EQ(run.exit_code, 1) << run.describe();
     EXPECT_NE(run.stdout_text.find("does not exist"), std::string::npos);
+}
+
+// ---- verify-digest: REPO:TAG@DIGEST, failed content checks, descriptor sizes, foreign layers ----
+
+TEST_F(CaptureVerify, VerifyRefWithTagAndDigestChecksTheTag) {
+    const std::string repo = registry->host() + "/team/pinned";
+    std::string first = buildah->push("app", repo + ":1", plain);
+    ASSERT_EQ(run_tool("capture-digest", {"--image", repo + ":1", "--digest", first, "--out", artifact()}).exit_code,
+              0);
+    auto same = run_tool("verify-digest", {"--artifact", artifact(), "--ref", repo + ":1@" + first});
+    EXPECT_EQ(same.exit_code, 0) << same.describe();
+
+    // The same image in Docker format is another manifest: the tag moves to another digest.
+    std::string second = buildah->push("app", repo + ":1", plain, ImageFormat::Docker);
+    ASSERT_NE(first, second);
+    auto moved = run_tool("verify-digest", {"--artifact", artifact(), "--ref", repo + ":1@" + first, "--json"});
+    EXPECT_EQ(moved.exit_code, 1) << moved.describe();
+    auto doc = json_output(moved);
+    EXPECT_EQ(doc["checks"][0]["result"], "mismatch");
+    EXPECT_EQ(doc["checks"][0]["found"], second);
+    EXPECT_NE(doc["checks"][0]["detail"].get<std::string>().find("the tag moved"), std::string::npos) << doc.dump();
+
+    auto missing = run_tool("verify-digest", {"--artifact", artifact(), "--ref", repo + ":never@" + first});
+    EXPECT_EQ(missing.exit_code, 1) << missing.describe();
+    EXPECT_NE(missing.stdout_text.find("does not exist"), std::string::npos) << missing.stdout_text;
+
+    auto other_pin = run_tool("verify-digest", {"--artifact", artifact(), "--ref", repo + ":1@" + second});
+    EXPECT_EQ(other_pin.exit_code, 1) << other_pin.describe();
+    EXPECT_NE(other_pin.stdout_text.find("pins " + second), std::string::npos) << other_pin.stdout_text;
+}
+
+// Content the registry serves that does not hash is a mismatch that is reported and recorded, like any other.
+TEST_F(CaptureVerify, ContentThatDoesNotHashIsARecordedMismatch) {
+    const std::string app_raw = raw_manifest(registry->host() + "/team/app@" + pushed, plain);
+    const auto app = nlohmann::json::parse(app_raw);
+    const std::string config = app["config"]["digest"];
+    const std::int64_t config_size = app["config"]["size"];
+    const std::string child = nlohmann::json::parse(
+        raw_manifest(registry->host() + "/team/multi@" + index_digest, plain))["manifests"][0]["digest"];
+    const std::string child_raw = raw_manifest(registry->host() + "/team/multi@" + child, plain);
+    auto ok = [](const std::string& type, const std::string& body) {
+        return "HTTP/1.1 200 OK\r\nContent-Type: " + type + "\r\nContent-Length: " + std::to_string(body.size()) +
+               "\r\n\r\n" + body;
+    };
+    const std::string oci = "application/vnd.oci.image.manifest.v1+json";
+    struct Fault {
+        std::string label, image, digest, path, response, detail;
+    };
+    const std::vector<Fault> faults = {
+        // A space more is still the same JSON, and another digest.
+        {"manifest", "team/app", pushed, "/v2/team/app/manifests/" + pushed, ok(oci, app_raw + " "), "hashes to"},
+        {"blob_larger_than_declared", "team/app", pushed, "/v2/team/app/blobs/" + config,
+         ok("application/octet-stream", std::string(static_cast<std::size_t>(config_size) + 10, 'x')),
+         "larger than the " + std::to_string(config_size) + " bytes"},
+        {"index_child", "team/multi", index_digest, "/v2/team/multi/manifests/" + child, ok(oci, child_raw + "\n"),
+         "hashes to"},
+    };
+    for (const auto& fault : faults) {
+        SCOPED_TRACE(fault.label);
+        CountingProxy proxy(registry->host());
+        const std::string image = proxy.host() + "/" + fault.image;
+        const std::string path = work.file(fault.label + ".json");
+        ASSERT_EQ(run_tool("capture-digest", {"--image", image, "--digest", fault.digest, "--out", path}).exit_code, 0);
+        proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+            if (request.method == "GET" && request.path == fault.path) return fault.response;
+            return std::nullopt;
+        });
+        auto run = run_tool("verify-digest", {"--artifact", path, "--content", "--json"});
+        EXPECT_EQ(run.exit_code, 1) << run.describe();
+        auto doc = json_output(run);
+        if (doc["checks"].size() != 1) {
+            ADD_FAILURE() << "want one check: " << run.describe();
+            continue;  // the other cases still run
+        }
+        EXPECT_EQ(doc["checks"][0]["result"], "mismatch");
+        EXPECT_EQ(doc["checks"][0]["target"], "content of " + image + "@" + fault.digest);
+        EXPECT_NE(doc["checks"][0]["detail"].get<std::string>().find(fault.detail), std::string::npos) << doc.dump();
+        EXPECT_GE(proxy.count("GET", fault.path), 1u) << "the fault was served";
+        auto history = nlohmann::json::parse(read_text_file(path))["history"];
+        ASSERT_EQ(history.size(), 2u) << history.dump();
+        EXPECT_EQ(history[1]["step"], "verify");
+        EXPECT_EQ(history[1]["result"], "mismatch");
+    }
+}
+
+// A registry failure after a check completed still records that check, then fails as a registry failure.
+TEST_F(CaptureVerify, RegistryFailureAfterACheckStillRecordsIt) {
+    const std::string config = nlohmann::json::parse(
+        raw_manifest(registry->host() + "/team/app@" + pushed, plain))["config"]["digest"];
+    CountingProxy proxy(registry->host());
+    const std::string tag_ref = proxy.host() + "/team/app:1.0";
+    ASSERT_EQ(run_tool("capture-digest", {"--image", tag_ref, "--digest", pushed, "--out", artifact()}).exit_code, 0);
+    proxy.reset();
+    const std::string blob_path = "/v2/team/app/blobs/" + config;
+    proxy.set_fault([=](const RequestLine& request) -> std::optional<std::string> {
+        if (request.path == blob_path) return "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
+        return std::nullopt;
+    });
+    auto run = run_tool("verify-digest", {"--artifact", artifact(), "--ref", tag_ref, "--content", "--json"});
+    EXPECT_EQ(run.exit_code, 3) << run.describe();
+    EXPECT_NE(run.stderr_text.find("503"), std::string::npos) << run.stderr_text;
+    auto doc = json_output(run);
+    EXPECT_EQ(doc["exitCode"], 3);
+    EXPECT_EQ(doc["requests"], proxy.requests().size()) << "every request made before the failure";
+    auto history = read_artifact()["history"];
+    ASSERT_EQ(history.size(), 2u) << "the --ref check that completed is recorded: " << history.dump();
+    EXPECT_EQ(history[1]["step"], "verify");
+    EXPECT_EQ(history[1]["target"], tag_ref);
+    EXPECT_EQ(history[1]["result"], "match");
+}
+
+// An image manifest pushed through the registry API with one layer of the given media type and size text.
+std::string push_one_layer_image(const std::string& host, const std::string& repository,
+                                 const std::string& layer_type, const std::string& size_text,
+                                 const std::string& layer_extra = "") {
+    const std::string config_bytes = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
+    std::string config = push_blob(host, repository, config_bytes);
+    std::string layer = push_blob(host, repository, "layer bytes of " + repository);
+    std::string manifest = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+                           R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+                           config + R"(","size":)" + std::to_string(config_bytes.size()) + R"(},"layers":[{"mediaType":")" +
+                           layer_type + R"(","digest":")" + layer + R"(","size":)" + size_text + layer_extra + "}]}";
+    return push_manifest(host, repository, digest_of_raw(manifest), manifest,
+                         "application/vnd.oci.image.manifest.v1+json");
+}
+
+TEST_F(CaptureVerify, NegativeDescriptorSizeIsAnInvalidManifest) {
+    // distribution 2.8 stores it: it checks that the blob exists, not its size.
+    const std::string repo = "team/negative-size";
+    std::string digest =
+        push_one_layer_image(registry->host(), repo, "application/vnd.oci.image.layer.v1.tar", "-1");
+    ASSERT_EQ(run_tool("capture-digest", {"--image", registry->host() + "/" + repo, "--digest", digest, "--offline",
+                                          "--out", artifact()}).exit_code,
+              0);
+    auto run = run_tool("verify-digest", {"--artifact", artifact(), "--content"});
+    EXPECT_EQ(run.exit_code, 2) << run.describe();
+    EXPECT_NE(run.stderr_text.find("manifest field layers[0].size"), std::string::npos) << run.stderr_text;
+    EXPECT_EQ(run.stdout_text, "") << "refused, not hashed and compared";
+
+    auto capture = run_tool("capture-digest", {"--image", registry->host() + "/" + repo, "--digest", digest,
+                                               "--out", work.file("again.json")});
+    EXPECT_EQ(capture.exit_code, 2) << capture.describe();
+}
+
+TEST_F(CaptureVerify, NonDistributableLayersAreNotFetched) {
+    // distribution 2.8 accepts an OCI non-distributable layer without `urls` only when the blob is there,
+    // and refuses every Docker foreign layer unless its config allows their URLs (see the next test).
+    const std::string repo = "team/foreign";
+    const std::string layer_type = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
+    std::string digest = push_one_layer_image(registry->host(), repo, layer_type,
+                                              std::to_string(std::string("layer bytes of team/foreign").size()));
+    const auto manifest = nlohmann::json::parse(raw_manifest(registry->host() + "/" + repo + "@" + digest, plain));
+    const std::string layer = manifest["layers"][0]["digest"];
+    CountingProxy proxy(registry->host());
+    ASSERT_EQ(run_tool("capture-digest", {"--image", proxy.host() + "/" + repo, "--digest", digest, "--out",
+                                          artifact()}).exit_code,
+              0);
+    auto run = run_tool("verify-digest", {"--artifact", artifact(), "--content", "--json"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    auto detail = json_output(run)["checks"][0]["detail"].get<std::string>();
+    EXPECT_NE(detail.find("1 blob(s) fetched and hashed; 1 non-distributable layer(s) skipped"), std::string::npos)
+        << detail;
+    EXPECT_EQ(proxy.count("", "/blobs/" + layer), 0u) << "the foreign layer is never asked for";
+    EXPECT_EQ(proxy.count("GET", "/blobs/" + std::string(manifest["config"]["digest"])), 1u);
+}
+
+TEST_F(CaptureVerify, DockerForeignLayersAreNotFetched) {
+    // distribution 2.8 refuses to store a Docker foreign layer (its URLs are disallowed unless configured, and
+    // it requires URLs): the proxy serves the manifest, the registry the config; the layer exists nowhere.
+    const std::string repo = "team/foreign-docker";
+    const std::string config_bytes = R"({"architecture":"amd64","os":"windows","rootfs":{"type":"layers","diff_ids":[]}})";
+    std::string config = push_blob(registry->host(), repo, config_bytes);
+    const std::string foreign = digest_of_raw("a Windows base layer");
+    const std::string manifest =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",)"
+        R"("config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":")" + config +
+        R"(","size":)" + std::to_string(config_bytes.size()) +
+        R"(},"layers":[{"mediaType":"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip","digest":")" +
+        foreign + R"(","size":20,"urls":["https://mcr.microsoft.com/v2/windows/blobs/)" + foreign + R"("]}]})";
+    const std::string digest = digest_of_raw(manifest);
+    CountingProxy proxy(registry->host());
+    const std::string manifest_path = "/v2/" + repo + "/manifests/" + digest;
+    proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (request.method != "GET" || request.path != manifest_path) return std::nullopt;
+        return "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.distribution.manifest.v2+json\r\n"
+               "Content-Length: " + std::to_string(manifest.size()) + "\r\n\r\n" + manifest;
+    });
+    ASSERT_EQ(run_tool("capture-digest", {"--image", proxy.host() + "/" + repo, "--digest", digest, "--offline",
+                                          "--out", artifact()}).exit_code,
+              0);
+    auto run = run_tool("verify-digest", {"--artifact", artifact(), "--content"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_NE(run.stdout_text.find("1 blob(s) fetched and hashed; 1 non-distributable layer(s) skipped"),
+              std::string::npos) << run.stdout_text;
+    EXPECT_EQ(proxy.count("", "/blobs/" + foreign), 0u) << "the foreign layer is never asked for";
+    EXPECT_EQ(proxy.count("GET", manifest_path), 1u);
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <ostream>
@@ -384,7 +386,7 @@ const std::vector<BadCase> bad_cases = {
      {"manifest field config is not an object"}},
     {"config_array", replace(oci_image, R"("config": {)", R"("config": [], "x": {)"), oci_m,
      {"manifest field config is not an object"}},
-    {"layers_not_array", R"({"schemaVersion":2,"config":{"digest":")" + config_digest + R"("},"layers":{}})", oci_m,
+    {"layers_not_array", R"({"schemaVersion":2,"config":{"digest":")" + config_digest + R"(","size":1},"layers":{}})", oci_m,
      {"manifest field layers is not an array"}},
     {"manifests_not_array", R"({"schemaVersion":2,"mediaType":")" + oci_i + R"(","manifests":"none"})", "",
      {"manifest field manifests is not an array"}},
@@ -421,6 +423,36 @@ const std::vector<BadCase> bad_cases = {
      {"manifest field manifests[0].platform.os"}},
     {"artifact_type_array", replace(oci_index, R"("size": 566,)", R"("size": 566, "artifactType": [],)"), oci_i,
      {"manifest field manifests[2].artifactType"}},
+
+    // Sizes bound every read: each descriptor needs one, a whole number of bytes that fits int64.
+    {"config_size_missing", replace(oci_image, R"("size": 1472)", R"("x-size": 1472)"), oci_m,
+     {"manifest field config.size is missing"}},
+    {"config_size_null", replace(oci_image, R"("size": 1472)", R"("size": null)"), oci_m,
+     {"manifest field config.size is missing"}},
+    {"layer_size_negative", replace(oci_image, R"("size": 32)", R"("size": -1)"), oci_m,
+     {"manifest field layers[1].size is \"-1\"", "whole number"}},
+    {"layer_size_missing", replace(docker_image, R"("size": 32654,)", ""), docker_m,
+     {"manifest field layers[0].size is missing"}},
+    {"child_size_negative", replace(oci_index, R"("size": 1049,)", R"("size": -1049,)"), oci_i,
+     {"manifest field manifests[0].size", "-1049"}},
+    {"child_size_missing", replace(docker_list, R"("size": 528,)", ""), docker_l,
+     {"manifest field manifests[0].size is missing"}},
+    {"subject_size_missing", replace(sbom_referrer, R"("size": 1049)", R"("x-size": 1049)"), oci_m,
+     {"manifest field subject.size is missing"}},
+    {"size_fraction", replace(oci_image, R"("size": 32)", R"("size": 32.5)"), oci_m,
+     {"manifest field layers[1].size is \"32.5\""}},
+    {"size_whole_float", replace(oci_image, R"("size": 32)", R"("size": 32.0)"), oci_m,
+     {"manifest field layers[1].size"}},
+    {"size_exponent", replace(oci_image, R"("size": 32)", R"("size": 1e3)"), oci_m, {"manifest field layers[1].size"}},
+    {"size_string", replace(oci_image, R"("size": 1472)", R"("size": "1472")"), oci_m,
+     {"manifest field config.size", "whole number"}},
+    {"size_bool", replace(oci_image, R"("size": 1472)", R"("size": true)"), oci_m, {"manifest field config.size"}},
+    {"size_beyond_int64", replace(oci_image, R"("size": 32)", R"("size": 9223372036854775808)"), oci_m,
+     {"manifest field layers[1].size", "9223372036854775808"}},
+    {"size_beyond_uint64", replace(oci_image, R"("size": 32)", R"("size": 18446744073709551616)"), oci_m,
+     {"manifest field layers[1].size"}},
+    {"size_far_below_int64", replace(oci_image, R"("size": 32)", R"("size": -9223372036854775809)"), oci_m,
+     {"manifest field layers[1].size"}},
 };
 
 INSTANTIATE_TEST_SUITE_P(Documents, ParseBad, testing::ValuesIn(bad_cases), label_of<BadCase>);
@@ -448,10 +480,15 @@ TEST(ManifestDescriptors, SizeBeyondThirtyTwoBits) {
     EXPECT_EQ(m.layers[0].size, 8589934592LL);
 }
 
-TEST(ManifestDescriptors, MissingSizeIsZero) {
-    Manifest m = parse_manifest(replace(oci_image, R"("size": 1472)", R"("x-size": 1472)"), oci_m, what);
+TEST(ManifestDescriptors, SizeBoundsAreInclusive) {
+    // 0 is a real size (an empty layer); the int64 maximum is the largest one the spec allows.
+    Manifest m = parse_manifest(replace(replace(oci_image, R"("size": 1472)", R"("size": 0)"), R"("size": 32)",
+                                        R"("size": 9223372036854775807)"),
+                                oci_m, what);
     ASSERT_TRUE(m.config);
     EXPECT_EQ(m.config->size, 0);
+    ASSERT_EQ(m.layers.size(), 2u);
+    EXPECT_EQ(m.layers[1].size, std::numeric_limits<std::int64_t>::max());
 }
 
 TEST(ManifestDescriptors, BlobsListConfigFirstThenLayersInOrder) {

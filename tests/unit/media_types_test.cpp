@@ -70,6 +70,39 @@ TEST(MediaTypeConstants, HaveTheSpecValues) {
     EXPECT_EQ(docker_config, "application/vnd.docker.container.image.v1+json");
 }
 
+// ---- non-distributable layers ----
+
+struct LayerCase {
+    std::string label;
+    std::string type;
+    bool non_distributable;
+};
+
+class NonDistributable : public testing::TestWithParam<LayerCase> {};
+
+TEST_P(NonDistributable, OnlyTheFourForeignLayerTypes) {
+    EXPECT_EQ(is_non_distributable(GetParam().type), GetParam().non_distributable);
+}
+
+// Spelled out literally, not through the constants: a typo in a constant must fail here.
+const std::vector<LayerCase> layer_cases = {
+    {"docker_foreign", "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", true},
+    {"oci_nondistributable_tar", "application/vnd.oci.image.layer.nondistributable.v1.tar", true},
+    {"oci_nondistributable_gzip", "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", true},
+    {"oci_nondistributable_zstd", "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd", true},
+    {"docker_layer", "application/vnd.docker.image.rootfs.diff.tar.gzip", false},
+    {"oci_layer_tar", "application/vnd.oci.image.layer.v1.tar", false},
+    {"oci_layer_gzip", "application/vnd.oci.image.layer.v1.tar+gzip", false},
+    {"oci_layer_zstd", "application/vnd.oci.image.layer.v1.tar+zstd", false},
+    {"oci_config", "application/vnd.oci.image.config.v1+json", false},
+    {"empty", "", false},
+    {"unknown_nondistributable_version", "application/vnd.oci.image.layer.nondistributable.v2.tar", false},
+    {"foreign_with_parameters", "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip; q=1", false},
+    {"foreign_uppercase", "application/vnd.docker.image.rootfs.FOREIGN.diff.tar.gzip", false},
+};
+
+INSTANTIATE_TEST_SUITE_P(Cases, NonDistributable, testing::ValuesIn(layer_cases), label_of<LayerCase>);
+
 // ---- strip_parameters ----
 
 struct StripCase {

@@ -2,10 +2,15 @@
 #include "digestflow/error.hpp"
 #include "digestflow/referrers.hpp"
 
+#include "labelled_cases.hpp"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace digestflow {
 namespace {
@@ -54,6 +59,70 @@ TEST(MergeReferrersIndex, RefusesSomethingThatIsNotAnIndex) {
     EXPECT_THROW(merge_referrers_index("", "{}"), Error);
     EXPECT_THROW(merge_referrers_index("[]", index_of(sig)), Error);
 }
+
+// ---- refers_to ----
+
+const std::string subject_hex(64, 'c');
+const Digest subject = Digest::parse("sha256:" + subject_hex);
+
+// A signature manifest whose subject part is `subject_json` (a whole `"subject": ...` member, or "").
+std::string referrer_with(const std::string& subject_json) {
+    return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+           R"("config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:)" +
+           std::string(64, 'd') + R"(","size":2},"layers":[])" + (subject_json.empty() ? "" : "," + subject_json) +
+           "}";
+}
+
+std::string subject_member(const std::string& digest) {
+    return R"("subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + digest +
+           R"(","size":7})";
+}
+
+struct RefersCase {
+    std::string label;
+    std::string bytes;
+    bool refers;
+};
+
+DIGESTFLOW_LABELLED_CASES()
+
+class RefersTo : public testing::TestWithParam<RefersCase> {};
+
+TEST_P(RefersTo, ReadsTheSubjectDigestOfTheBytes) {
+    EXPECT_EQ(refers_to(std::string_view(GetParam().bytes), subject), GetParam().refers);
+}
+
+TEST_P(RefersTo, TheParsedManifestAgreesWhereItParses) {
+    Manifest parsed;
+    try {
+        parsed = parse_manifest(GetParam().bytes, "", "referrer");
+    } catch (const Error&) {
+        return;  // parse_manifest refuses it: there is no Manifest to ask
+    }
+    EXPECT_EQ(refers_to(parsed, subject), GetParam().refers);
+}
+
+const std::vector<RefersCase> refers_cases = {
+    {"same_digest", referrer_with(subject_member("sha256:" + subject_hex)), true},
+    {"other_digest", referrer_with(subject_member("sha256:" + std::string(64, 'e'))), false},
+    {"no_subject", referrer_with(""), false},
+    {"subject_null", referrer_with(R"("subject":null)"), false},
+    {"subject_string", referrer_with(R"("subject":"sha256:)" + subject_hex + R"(")"), false},
+    {"subject_without_digest", referrer_with(R"("subject":{"size":7})"), false},
+    {"subject_digest_number", referrer_with(R"("subject":{"digest":7,"size":7})"), false},
+    {"subject_digest_uppercase", referrer_with(subject_member("sha256:" + std::string(64, 'C'))), false},
+    {"subject_digest_other_algorithm", referrer_with(subject_member("sha512:" + std::string(128, 'c'))), false},
+    {"subject_digest_with_space", referrer_with(subject_member(" sha256:" + subject_hex)), false},
+    {"not_json", "not a manifest", false},
+    {"json_array", "[" + referrer_with(subject_member("sha256:" + subject_hex)) + "]", false},
+    {"empty", "", false},
+    // The bytes form does not care about the manifest type: an old artifact manifest names its subject too.
+    {"artifact_manifest", R"({"mediaType":"application/vnd.oci.artifact.manifest.v1+json",)" +
+                              subject_member("sha256:" + subject_hex) + "}",
+     true},
+};
+
+INSTANTIATE_TEST_SUITE_P(Cases, RefersTo, testing::ValuesIn(refers_cases), label_of<RefersCase>);
 
 }  // namespace
 }  // namespace digestflow

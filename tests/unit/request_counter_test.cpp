@@ -1,4 +1,5 @@
-// Per-unit request counting: scopes nest, helper threads adopt a scope, nothing counts outside a scope.
+// Per-unit request counting: scopes nest, helper threads adopt a scope, nothing counts outside a scope; the
+// process-wide total counts everything.
 #include "digestflow/registry/request_counter.hpp"
 
 #include <gtest/gtest.h>
@@ -38,6 +39,20 @@ TEST(RequestScope, ThreadsWithoutAScopeCountNothing) {
     std::thread stranger([] { count_request_in_scope(5); });
     stranger.join();
     EXPECT_EQ(item.count(), 0);
+}
+
+TEST(ProcessRequestCount, CountsEveryThreadWithOrWithoutAScope) {
+    const int before = process_request_count();
+    count_request_in_scope();  // no scope
+    {
+        RequestScope item;
+        count_request_in_scope(2);
+    }
+    std::thread stranger([] { count_request_in_scope(5); });
+    stranger.join();
+    EXPECT_EQ(process_request_count(), before + 8);
+    count_request_in_scope(-1);  // a request taken back (no HTTP went out) is taken back here too
+    EXPECT_EQ(process_request_count(), before + 7);
 }
 
 }  // namespace

@@ -107,7 +107,7 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
     for (const auto& p : info.platforms)
         tool.text += "\n  platform " + p.os + "/" + p.architecture + (p.variant.empty() ? "" : "/" + p.variant) +
                      " " + p.digest;
-    tool.text = out == "-" ? "" : tool.text + "\nwrote " + out;  // with --out -, the artifact is the output
+    if (out != "-") tool.text += "\nwrote " + out;  // with --out - the artifact is stdout; this goes to stderr
     tool.json = {{"artifact", out}, {"image", result.artifact.json()["image"]}, {"requests", result.requests}};
     return tool;
 }

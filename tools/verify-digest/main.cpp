@@ -12,15 +12,29 @@ const cli::ToolSpec spec{
     "verify-digest",
     "--artifact FILE (--ref REF... | --content) [options]",
     "Checks that each --ref still resolves to the artifact's digest (a moved or deleted tag fails), and with\n"
-    "--content fetches the manifest, every index child and every blob by digest and hashes all of it.\n"
-    "Each check is appended to the artifact's history.",
+    "--content fetches the manifest, every index child and every blob by digest and hashes all of it\n"
+    "(non-distributable \"foreign\" layers, which registries do not serve, are skipped and counted).\n"
+    "Each check that ran, match or not, is appended to the artifact's history (also when a later one fails).",
     {
-        {"ref", "REF", "a tag or reference that must resolve to the artifact's digest", true},
+        {"ref", "REF",
+         "a tag or reference that must resolve to the artifact's digest (REPO:TAG@DIGEST: the tag must "
+         "resolve to the pinned digest)",
+         true},
         {"content", "", "fetch everything by digest and hash the bytes"},
         {"no-record", "", "do not append the result to the artifact's history"},
     },
     "  verify-digest --artifact image-digest.json --ref registry.example.com/team/app:staging\n"
     "  verify-digest --content --json\n"};
+
+// One history entry per check that ran, match or not.
+void record(Artifact& artifact, const std::vector<operations::Check>& checks) {
+    for (const auto& check : checks) {
+        nlohmann::ordered_json history{{"step", "verify"}, {"target", check.target},
+                                       {"result", check.match ? "match" : "mismatch"}};
+        if (!check.match && !check.found.empty()) history["found"] = check.found;
+        artifact.append_history(history);
+    }
+}
 
 cli::ToolResult run(const cli::ParsedArgs& args) {
     auto refs = args.values("ref");
@@ -29,10 +43,20 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
     for (const auto& r : refs) parsed.push_back(Reference::parse(r));
 
     Artifact artifact = Artifact::load(args.artifact_path());
+    const bool keep = !args.has("no-record");
     registry::RegistryClient client(args.client_options());
     std::vector<operations::Check> checks;
-    for (const auto& ref : parsed) checks.push_back(operations::verify_reference(client, artifact, ref));
-    if (args.has("content")) checks.push_back(operations::verify_content(client, artifact));
+    try {
+        for (const auto& ref : parsed) checks.push_back(operations::verify_reference(client, artifact, ref));
+        if (args.has("content")) checks.push_back(operations::verify_content(client, artifact));
+    } catch (const Error&) {
+        // A failure after some checks completed (the network, exit 3) still records them, then is reported.
+        if (keep && !checks.empty()) {
+            record(artifact, checks);
+            artifact.save(args.out_path());
+        }
+        throw;
+    }
 
     cli::ToolResult tool;
     tool.json["digest"] = artifact.image().digest.str();
@@ -45,15 +69,12 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
                                      {"detail", check.detail}};
         if (!check.found.empty()) entry["found"] = check.found;
         tool.json["checks"].push_back(entry);
-        if (!args.has("no-record")) {
-            nlohmann::ordered_json history{{"step", "verify"}, {"target", check.target},
-                                           {"result", check.match ? "match" : "mismatch"}};
-            if (!check.match && !check.found.empty()) history["found"] = check.found;
-            artifact.append_history(history);
-        }
     }
     tool.json["requests"] = client.request_count();
-    if (!args.has("no-record")) artifact.save(args.out_path());
+    if (keep) {
+        record(artifact, checks);
+        artifact.save(args.out_path());
+    }
     tool.exit_code = all_match ? cli::exit_success : cli::exit_check_failed;
     return tool;
 }

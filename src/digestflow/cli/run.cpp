@@ -2,6 +2,7 @@
 
 #include "digestflow/cli/exit_codes.hpp"
 #include "digestflow/error.hpp"
+#include "digestflow/registry/request_counter.hpp"
 
 #include <iostream>
 
@@ -11,7 +12,9 @@ namespace {
 int report_failure(const ToolSpec& spec, bool json, int code, const std::string& message) {
     std::cerr << spec.name << ": error: " << message << "\n";
     if (json) {
-        nlohmann::ordered_json doc{{"tool", spec.name}, {"exitCode", code}, {"error", message}};
+        // Requests made before the failure, by any client (0 when none existed yet).
+        nlohmann::ordered_json doc{{"tool", spec.name}, {"exitCode", code}, {"error", message},
+                                   {"requests", registry::process_request_count()}};
         std::cout << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     }
     return code;
@@ -41,8 +44,10 @@ int run_tool(const ToolSpec& spec, int argc, char** argv, const ToolBody& body) 
             for (auto& [key, value] : result.json.items()) doc[key] = value;
             std::cout << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
         } else if (!args.quiet() && !result.text.empty()) {
-            std::cout << result.text;
-            if (result.text.back() != '\n') std::cout << "\n";
+            // stdout is one thing: with --out - it is the artifact alone, and the report goes to stderr.
+            std::ostream& report = args.out_path() == "-" ? std::cerr : std::cout;
+            report << result.text;
+            if (result.text.back() != '\n') report << "\n";
         }
         return result.exit_code;
     } catch (const Error& e) {

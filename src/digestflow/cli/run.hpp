@@ -13,7 +13,7 @@ namespace digestflow::cli {
 
 struct ToolResult {
     int exit_code = 0;
-    std::string text;             // human-readable lines for stdout (unless --quiet or --json)
+    std::string text;             // human-readable lines (stdout; stderr with --out -), unless --quiet or --json
     nlohmann::ordered_json json;  // the --json document (tool, exitCode and error are added here)
 };
 

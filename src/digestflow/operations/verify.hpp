@@ -18,11 +18,15 @@ struct Check {
 };
 
 // Resolves ref (a tag: once, with every manifest type accepted; a digest: checks it exists) and compares it
-// with the artifact's digest. A tag that moved, or no longer exists, is a failed check, not an error.
+// with the artifact's digest. REPO:TAG@DIGEST must pin the artifact's digest and its tag must resolve to it.
+// A tag that moved, or no longer exists, and content the registry serves that does not hash are failed
+// checks, not errors; network, auth and bad-input errors are thrown.
 Check verify_reference(registry::RegistryClient& client, const Artifact& artifact, const Reference& ref);
 
 // Fetches the artifact's manifest by digest, and for an index every child, hashing every byte; then fetches
-// every blob they reference and hashes it while streaming. Any mismatch or missing piece fails the check.
+// every blob they reference and hashes it while streaming, except non-distributable (foreign) layers, which
+// registries do not serve: those are counted as skipped in the detail. Any mismatch, missing piece, or bytes
+// that do not hash (also a blob longer than declared) fail the check rather than throw.
 Check verify_content(registry::RegistryClient& client, const Artifact& artifact);
 
 }  // namespace digestflow::operations

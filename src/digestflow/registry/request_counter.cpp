@@ -3,6 +3,7 @@
 namespace digestflow::registry {
 namespace {
 thread_local RequestCounter t_current;
+std::atomic<int> g_process_total{0};
 }  // namespace
 
 RequestCounter current_request_counter() { return t_current; }
@@ -16,7 +17,10 @@ RequestScope::RequestScope(RequestCounter counter) : m_counter(std::move(counter
 RequestScope::~RequestScope() { t_current = m_previous; }
 
 void count_request_in_scope(int delta) {
+    g_process_total += delta;
     if (t_current) *t_current += delta;
 }
+
+int process_request_count() { return g_process_total.load(); }
 
 }  // namespace digestflow::registry
