@@ -253,9 +253,12 @@ TEST_F(RequestPath, AContradictingDockerContentDigestIsRefused) {
         return "HTTP/1.1 200 OK\r\nContent-Type: " + media_type + "\r\nDocker-Content-Digest: " + other +
                "\r\nContent-Length: " + std::to_string(manifest.size()) + "\r\n\r\n" + manifest;
     });
-    auto run = run_tool("verify-digest", {"--artifact", artifact_for(proxy.host(), digest), "--content"});
+    auto run = run_tool("verify-digest", {"--artifact", artifact_for(proxy.host(), digest), "--content", "--json"});
     EXPECT_EQ(run.exit_code, 1) << run.describe();
-    EXPECT_NE(run.stderr_text.find("Docker-Content-Digest"), std::string::npos) << run.describe();
+    auto checks = json_output(run)["checks"];
+    ASSERT_EQ(checks.size(), 1u) << run.describe();
+    EXPECT_EQ(checks[0]["result"], "mismatch");
+    EXPECT_NE(checks[0]["detail"].get<std::string>().find("Docker-Content-Digest"), std::string::npos) << run.describe();
 }
 
 // Defect 13: only the first page of the referrers API was read, and a registry answering 405 there (no
