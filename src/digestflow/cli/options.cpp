@@ -1,7 +1,9 @@
 #include "digestflow/cli/options.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/json_input.hpp"
 #include "digestflow/quote.hpp"
+#include "digestflow/text_file.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -54,9 +56,12 @@ void validate_values(const ParsedArgs& parsed, const std::string& hint) {
         if (::stat(config->c_str(), &st) != 0)
             throw_usage("--registry-config " + quote(*config) +
                         ": the file does not exist; fix the path or log in first (docker login / podman login)");
-        if (!S_ISREG(st.st_mode))
-            throw_usage("--registry-config " + quote(*config) +
-                        ": not a regular file; name the config.json or auth.json itself");
+        // Read and parsed now, with the reader and parser the credential lookup uses, so a broken file is
+        // reported before any work rather than at the first 401. Empty is fine (docker accepts it too).
+        const std::string origin = "registry credentials file " + *config;
+        std::string text = read_text_file(*config, "--registry-config");
+        if (text.find_first_not_of(" \t\r\n") != std::string::npos)
+            parse_json_input_unordered(text, JsonInput{origin, "; fix or remove it", true});
     }
 }
 
