@@ -13,7 +13,8 @@ namespace digestflow {
 namespace {
 
 std::string size_text(std::size_t bytes) {
-    if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0) return std::to_string(bytes / (1024 * 1024)) + " MiB";
+    if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0)
+        return std::to_string(bytes / (1024 * 1024)) + " MiB";
     return std::to_string(bytes) + " bytes";
 }
 
@@ -21,7 +22,8 @@ std::string size_text(std::size_t bytes) {
 struct FdCloser {
     int fd;
     ~FdCloser() {
-        if (fd > STDERR_FILENO) ::close(fd);
+        if (fd > STDERR_FILENO)
+            ::close(fd);
     }
 };
 
@@ -31,10 +33,12 @@ std::string read_all(int fd, const std::string& name, const InputFileOptions& op
     for (;;) {
         ssize_t n = ::read(fd, buffer, sizeof buffer);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             throw_usage(name + ": cannot read: " + std::strerror(errno) + options.hint);
         }
-        if (n == 0) break;
+        if (n == 0)
+            break;
         content.append(buffer, static_cast<std::size_t>(n));
         if (content.size() > options.max_bytes)
             throw_usage(name + ": larger than " + size_text(options.max_bytes) + "; is it the right file?" +
@@ -44,10 +48,14 @@ std::string read_all(int fd, const std::string& name, const InputFileOptions& op
 }
 
 const char* kind_of(mode_t mode) {
-    if (S_ISDIR(mode)) return "a directory";
-    if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-    if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
-    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO (named pipe)";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    if (S_ISSOCK(mode))
+        return "a socket";
     return "not a regular file";
 }
 
@@ -71,7 +79,8 @@ void append_utf8(std::string& out, std::uint32_t cp) {
 
 std::string utf16_to_utf8(const std::string& bytes, bool little_endian, const std::string& origin) {
     const std::string fix = " (save the file as UTF-8 or UTF-16 from the tool's own output)";
-    if (bytes.size() % 2 != 0) throw_usage(origin + ": UTF-16 text with an odd number of bytes: cut off?" + fix);
+    if (bytes.size() % 2 != 0)
+        throw_usage(origin + ": UTF-16 text with an odd number of bytes: cut off?" + fix);
     auto unit = [&](std::size_t i) -> std::uint32_t {
         auto a = static_cast<unsigned char>(bytes[i]), b = static_cast<unsigned char>(bytes[i + 1]);
         return little_endian ? (b << 8 | a) : (a << 8 | b);
@@ -83,31 +92,40 @@ std::string utf16_to_utf8(const std::string& bytes, bool little_endian, const st
         if (cp >= 0xD800 && cp <= 0xDBFF) {
             std::uint32_t low = i + 2 < bytes.size() ? unit(i + 2) : 0;
             if (low < 0xDC00 || low > 0xDFFF)
-                throw_usage(origin + ": UTF-16 text with an unpaired surrogate at byte " + std::to_string(i) + fix);
+                throw_usage(origin + ": UTF-16 text with an unpaired surrogate at byte " + std::to_string(i) +
+                            fix);
             cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
             i += 2;
         } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            throw_usage(origin + ": UTF-16 text with an unpaired surrogate at byte " + std::to_string(i) + fix);
+            throw_usage(origin + ": UTF-16 text with an unpaired surrogate at byte " + std::to_string(i) +
+                        fix);
         }
         append_utf8(out, cp);
     }
     return out;
 }
 
-}  // namespace
+} // namespace
 
 std::string decode_text(std::string bytes, const std::string& origin) {
-    if (bytes.rfind("\xEF\xBB\xBF", 0) == 0) return bytes.substr(3);
-    if (bytes.rfind("\xFF\xFE", 0) == 0) return utf16_to_utf8(bytes, true, origin);
-    if (bytes.rfind("\xFE\xFF", 0) == 0) return utf16_to_utf8(bytes, false, origin);
+    if (bytes.rfind("\xEF\xBB\xBF", 0) == 0)
+        return bytes.substr(3);
+    if (bytes.rfind("\xFF\xFE", 0) == 0)
+        return utf16_to_utf8(bytes, true, origin);
+    if (bytes.rfind("\xFE\xFF", 0) == 0)
+        return utf16_to_utf8(bytes, false, origin);
     return bytes;
 }
 
-std::string read_text_file(const std::string& path, const std::string& what, const InputFileOptions& options) {
+std::string read_text_file(const std::string& path, const std::string& what,
+                           const InputFileOptions& options) {
     const std::string origin = path == "-" && options.allow_stdin ? "stdin" : path;
     const std::string name = what.empty() ? origin : what + " " + origin;
-    if (path.empty()) throw_usage((what.empty() ? std::string("a file path") : what) + " is empty: name a file" + options.hint);
-    if (path == "-" && options.allow_stdin) return decode_text(read_all(STDIN_FILENO, name, options), name);
+    if (path.empty())
+        throw_usage((what.empty() ? std::string("a file path") : what) + " is empty: name a file" +
+                    options.hint);
+    if (path == "-" && options.allow_stdin)
+        return decode_text(read_all(STDIN_FILENO, name, options), name);
 
     // O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever; fstat then refuses it.
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -118,13 +136,16 @@ std::string read_text_file(const std::string& path, const std::string& what, con
     }
     FdCloser closer{fd};
     struct stat st {};
-    if (::fstat(fd, &st) != 0) throw_usage(name + ": cannot read: " + std::strerror(errno) + options.hint);
+    if (::fstat(fd, &st) != 0)
+        throw_usage(name + ": cannot read: " + std::strerror(errno) + options.hint);
     if (!S_ISREG(st.st_mode))
-        throw_usage(name + ": is " + kind_of(st.st_mode) + ", not a regular file" +
-                    (S_ISDIR(st.st_mode) ? " (name the file inside it)" : " (save the output to a file first)") +
-                    options.hint);
+        throw_usage(
+            name + ": is " + kind_of(st.st_mode) + ", not a regular file" +
+            (S_ISDIR(st.st_mode) ? " (name the file inside it)" : " (save the output to a file first)") +
+            options.hint);
     int flags = ::fcntl(fd, F_GETFL);
-    if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    if (flags >= 0)
+        ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     return decode_text(read_all(fd, name, options), name);
 }
 
@@ -134,4 +155,4 @@ std::string read_text_file(const std::string& path, const std::string& what, std
     return read_text_file(path, what, options);
 }
 
-}  // namespace digestflow
+} // namespace digestflow

@@ -179,8 +179,8 @@ TEST_P(HostileInput, IsExit2NamingTheFile) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Inputs, HostileInput, ::testing::Combine(::testing::ValuesIn(file_inputs), ::testing::ValuesIn(hostile_files)),
-                         [](const auto& info) {
-                             return std::get<0>(info.param).label + "_" + std::get<1>(info.param).label;
+                         [](const auto& param_info) {
+                             return std::get<0>(param_info.param).label + "_" + std::get<1>(param_info.param).label;
                          });
 
 // #19: a credentials "file" that is a device or a directory is refused at the start, never read.
@@ -229,7 +229,7 @@ TEST_P(BadFlagCli, IsExit2NamingTheFlag) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Flags, BadFlagCli, ::testing::ValuesIn(bad_flags),
-                         [](const auto& info) { return info.param.label; });
+                         [](const auto& param_info) { return param_info.param.label; });
 
 // #23, last line of defence: a control character in a file path reaches stderr escaped too.
 TEST(ErrorOutput, ControlCharactersInPathsAreEscaped) {

@@ -18,7 +18,7 @@ DIGESTFLOW_LABELLED_CASES()
 struct RefusalCase {
     std::string label;
     std::string text;
-    std::string expected;  // substring of the message, which always starts with the origin
+    std::string expected; // substring of the message, which always starts with the origin
 };
 
 class JsonInputRefuses : public testing::TestWithParam<RefusalCase> {};
@@ -39,15 +39,19 @@ TEST_P(JsonInputRefuses, WithAUsageErrorNamingTheInput) {
             EXPECT_EQ(message.rfind("in.json: ", 0), 0u) << message;
             EXPECT_NE(message.find(c.expected), std::string::npos) << message;
             EXPECT_EQ(message.substr(message.size() - 9), " (fix it)") << message;
-            for (char ch : message) EXPECT_FALSE(static_cast<unsigned char>(ch) < 0x20) << message;
+            for (char ch : message)
+                EXPECT_FALSE(static_cast<unsigned char>(ch) < 0x20) << message;
         }
     }
 }
 
-std::string nested(int depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+std::string nested(int depth) {
+    return std::string(depth, '[') + std::string(depth, ']');
+}
 std::string nested_objects(int depth) {
     std::string text;
-    for (int i = 0; i < depth; ++i) text += "{\"a\":";
+    for (int i = 0; i < depth; ++i)
+        text += "{\"a\":";
     return text + "1" + std::string(depth, '}');
 }
 
@@ -58,7 +62,8 @@ const std::vector<RefusalCase> refusal_cases = {
     {"number_overflow", R"({"size": 1e400})", "number overflow"},
     {"negative_overflow", R"([-1e400])", "outside the range of a double"},
     {"duplicate_top_key", R"({"schemaVersion": 1, "schemaVersion": 2})", "duplicate key \"schemaVersion\""},
-    {"duplicate_nested_key", R"({"image": {"digest": "a", "digest": "b"}})", "duplicate key \"image.digest\""},
+    {"duplicate_nested_key", R"({"image": {"digest": "a", "digest": "b"}})",
+     "duplicate key \"image.digest\""},
     {"duplicate_in_array_element", R"({"p": [{}, {"d": 1, "d": 1}]})", "duplicate key \"p[1].d\""},
     {"nul_then_garbage", std::string("{}\0garbage", 10), "a NUL byte at byte 2"},
     {"nul_inside_string", std::string("{\"a\": \"x\0y\"}", 12), "NUL byte"},
@@ -72,11 +77,13 @@ const std::vector<RefusalCase> refusal_cases = {
 INSTANTIATE_TEST_SUITE_P(Cases, JsonInputRefuses, testing::ValuesIn(refusal_cases), label_of<RefusalCase>);
 
 TEST(JsonInput, AcceptsOrdinaryDocuments) {
-    auto doc = parse_json_input("\xEF\xBB\xBF{\"b\": 1, \"a\": [1, {\"b\": 2}], \"c\": {\"b\": 3}}", {"x", ""});
+    auto doc =
+        parse_json_input("\xEF\xBB\xBF{\"b\": 1, \"a\": [1, {\"b\": 2}], \"c\": {\"b\": 3}}", {"x", ""});
     EXPECT_EQ(doc.begin().key(), "b") << "order is kept";
     EXPECT_EQ(doc["a"][1]["b"], 2) << "the same key in different objects is no duplicate";
     EXPECT_NO_THROW(parse_json_input(nested(max_json_depth), {"x", ""}));
-    EXPECT_EQ(parse_json_input_unordered("\"a\\u0000b\"", {"x", ""}).get<std::string>(), std::string("a\0b", 3))
+    EXPECT_EQ(parse_json_input_unordered("\"a\\u0000b\"", {"x", ""}).get<std::string>(),
+              std::string("a\0b", 3))
         << "an escaped NUL is text, not a NUL byte";
     EXPECT_EQ(parse_json_input_unordered("[1.5e300]", {"x", ""})[0].get<double>(), 1.5e300);
 }
@@ -90,7 +97,8 @@ TEST(JsonInput, SecretInputsNeverQuoteContent) {
             FAIL() << text;
         } catch (const Error& e) {
             EXPECT_EQ(std::string(e.what()).find("s3cr3t"), std::string::npos) << e.what();
-            EXPECT_NE(std::string(e.what()).find("config.json: not valid JSON"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("config.json: not valid JSON"), std::string::npos)
+                << e.what();
         }
     }
 }
@@ -104,5 +112,5 @@ TEST(JsonInput, QuotedTokensAreEscaped) {
     }
 }
 
-}  // namespace
-}  // namespace digestflow
+} // namespace
+} // namespace digestflow

@@ -11,6 +11,9 @@
 
 #include <algorithm>
 #include <fstream>
+
+#include <sys/stat.h>
+#include <unistd.h>
 #include <chrono>
 #include <cstddef>
 #include <map>
@@ -217,12 +220,14 @@ TEST(ClientOptionsFromFlags, Defaults) {
 TEST(ClientOptionsFromFlags, Copied) {
     const std::string config = testing::TempDir() + "options-test-config.json";
     std::ofstream(config) << "{}";
-    auto options = parse({"--registry-config", config, "--ca-file=/etc/ssl/registry.pem",
+    const std::string ca = testing::TempDir() + "options-test-ca.pem";
+    std::ofstream(ca) << "-----BEGIN CERTIFICATE-----\n";
+    auto options = parse({"--registry-config", config, "--ca-file=" + ca,
                           "--insecure-registry", "127.0.0.1:5000", "--insecure-registry", "[::1]:5000",
                           "--insecure-registry", "127.0.0.1:5000"})
                        .client_options();
     EXPECT_EQ(options.registry_config, std::optional<std::string>(config));
-    EXPECT_EQ(options.transport.ca_file, "/etc/ssl/registry.pem");
+    EXPECT_EQ(options.transport.ca_file, ca);
     EXPECT_EQ(options.transport.insecure_hosts, (std::set<std::string>{"127.0.0.1:5000", "[::1]:5000"}));
 }
 
@@ -303,6 +308,24 @@ TEST(ClientOptionsFromFlags, RegistryConfigIsCheckedWhenParsed) {
             EXPECT_NE(message.find(expected), std::string::npos) << message;
         }
     }
+}
+
+// Issue 6 #18: OpenSSL would block opening a FIFO, so --ca-file must name a regular file.
+TEST(ClientOptionsFromFlags, CaFileMustBeARegularFile) {
+    const std::string fifo = testing::TempDir() + "options-test-ca-fifo";
+    ::unlink(fifo.c_str());
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    for (const auto& [path, expected] : std::vector<std::pair<std::string, std::string>>{
+             {fifo, "not a regular file"}, {testing::TempDir(), "not a regular file"},
+             {testing::TempDir() + "options-test-no-ca.pem", "the file does not exist"}}) {
+        try {
+            parse({"--ca-file", path});
+            FAIL() << "accepted --ca-file " << path;
+        } catch (const Error& e) {
+            EXPECT_EQ(std::string(e.what()).rfind("--ca-file \"" + path + "\": " + expected, 0), 0u) << e.what();
+        }
+    }
+    ::unlink(fifo.c_str());
 }
 
 // ---- help_text ----

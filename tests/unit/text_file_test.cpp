@@ -2,6 +2,8 @@
 #include "digestflow/error.hpp"
 #include "digestflow/text_file.hpp"
 
+#include "labelled_cases.hpp"
+
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -14,6 +16,8 @@
 
 namespace digestflow {
 namespace {
+
+DIGESTFLOW_LABELLED_CASES()
 
 class TextFile : public ::testing::Test {
 protected:
@@ -123,7 +127,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, DecodeText,
                                          DecodeCase{"utf16le_odd_length", std::string("\xFF\xFEh", 3), "", "odd number of bytes"},
                                          DecodeCase{"utf16le_lone_surrogate", std::string("\xFF\xFE\x00\xDE", 4), "",
                                                     "unpaired surrogate"}),
-                         [](const testing::TestParamInfo<DecodeCase>& info) { return info.param.label; });
+                         label_of<DecodeCase>);
 
 TEST_F(TextFile, ReadingDecodes) {
     EXPECT_EQ(read_text_file(write("bom", "\xEF\xBB\xBFsha256:a\n"), "--from-digest-file"), "sha256:a\n");

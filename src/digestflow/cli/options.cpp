@@ -50,6 +50,14 @@ void validate_values(const ParsedArgs& parsed, const std::string& hint) {
                             "without" + hint);
         }
     }
+    // OpenSSL opens --ca-file itself, blocking on a FIFO: only a regular file is handed to it.
+    if (auto ca = parsed.value("ca-file")) {
+        struct stat st {};
+        const bool exists = ::stat(ca->c_str(), &st) == 0;
+        if (!exists || !S_ISREG(st.st_mode))
+            throw_usage("--ca-file " + quote(*ca) + ": " + (exists ? "not a regular file" : "the file does not exist") +
+                        "; name a PEM file with the CA certificates");
+    }
     if (auto config = parsed.value("registry-config")) {
         if (config->empty()) throw_usage("--registry-config is empty: name a docker config.json or auth.json" + hint);
         struct stat st {};
