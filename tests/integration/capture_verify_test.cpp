@@ -208,6 +208,22 @@ TEST_F(CaptureVerify, RecapturingTheSameDigestKeepsTheHistory) {
     EXPECT_EQ(read_artifact()["image"]["digest"], pushed);
 }
 
+// Issue 6 #8: an --offline capture confirmed later keeps its history and becomes verified.
+TEST_F(CaptureVerify, RecapturingAnOfflineCaptureVerifiesIt) {
+    const std::string image = registry->host() + "/team/app:1.0";
+    ASSERT_EQ(run_tool("capture-digest", {"--image", image, "--digest", pushed, "--offline", "--out", artifact()}).exit_code, 0);
+    EXPECT_EQ(read_artifact()["image"]["verified"], false);
+    auto run = run_tool("capture-digest", {"--image", image, "--digest", pushed, "--out", artifact()});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    auto doc = read_artifact();
+    EXPECT_FALSE(doc["image"].contains("verified")) << doc.dump(2);
+    EXPECT_EQ(doc["image"]["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+    ASSERT_EQ(doc["history"].size(), 2u);
+    EXPECT_EQ(doc["history"][1]["source"], "digest");
+    EXPECT_FALSE(doc["history"][1].contains("verified"));
+    EXPECT_EQ(schema_problem(artifact()), "");
+}
+
 // Issue 6 (capture c): ko --image-refs of a multi-platform build lists the index, then each platform; the
 // index is recorded once the registry confirms the later lines are its children.
 TEST_F(CaptureVerify, KoMultiPlatformRefsRecordTheIndex) {

@@ -94,8 +94,16 @@ Artifact artifact_to_write(const std::string& path, const Artifact& fresh, bool 
     if (build.contains("source")) entry["source"] = build["source"];
     if (!now.tag.empty()) entry["tag"] = now.tag;
     if (!now.verified) entry["verified"] = false;
-    old->append_history(std::move(entry));
-    return *old;
+    // An --offline capture confirmed at the registry now: the image block gains what the registry said (the
+    // digest is the same, so nothing the artifact promised changes).
+    Artifact kept = *old;
+    if (!was.verified && now.verified) {
+        nlohmann::ordered_json doc = old->json();
+        doc["image"] = fresh.json()["image"];
+        kept = Artifact::from_json(doc, path);
+    }
+    kept.append_history(std::move(entry));
+    return kept;
 }
 
 cli::ToolResult run(const cli::ParsedArgs& args) {
