@@ -46,8 +46,8 @@ void validate_values(const ParsedArgs& parsed, const std::string& hint) {
         for (const auto& value : values) {
             if (!value.empty() && (is_space(value.front()) || is_space(value.back())))
                 throw_usage("--" + name + " " + quote(value) +
-                            ": the value starts or ends with whitespace; flags are taken as given, so pass it "
-                            "without" + hint);
+                            ": the value starts or ends with whitespace; flags are taken as given: remove it" +
+                            hint);
         }
     }
     // OpenSSL opens --ca-file itself, blocking on a FIFO: only a regular file is handed to it.
