@@ -1,6 +1,9 @@
 #include "digestflow/artifact.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/json_input.hpp"
+#include "digestflow/quote.hpp"
+#include "digestflow/text_file.hpp"
 #include "digestflow/reference.hpp"
 
 #include <cerrno>
@@ -21,9 +24,12 @@ namespace {
 
 const char* const fix_hint = " (fix the file or capture again with capture-digest)";
 
-// A JSON value for an error message: always one line (dump escapes control characters), never huge.
+// A JSON value for an error message: a string through quote(); anything else as ASCII-only JSON (control
+// characters and non-ASCII escaped), always one line, never huge.
 std::string show(const nlohmann::ordered_json& value) {
-    std::string text = value.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    if (value.is_string())
+        return quote(value.get_ref<const std::string&>(), 80);
+    std::string text = value.dump(-1, ' ', true, nlohmann::ordered_json::error_handler_t::replace);
     const std::size_t limit = 80;
     if (text.size() > limit)
         text = text.substr(0, limit) + "...";
@@ -225,51 +231,13 @@ void check_history(const nlohmann::ordered_json& document, std::vector<std::stri
     }
 }
 
-// read() until EOF, refusing anything larger than `limit` bytes.
-std::string read_bounded(int fd, const std::string& path, std::size_t limit) {
-    std::string content;
-    char buffer[65536];
-    for (;;) {
-        ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            throw_usage(path + ": cannot read: " + std::strerror(errno) +
-                        " (check the path passed as --artifact)");
-        }
-        if (n == 0)
-            break;
-        content.append(buffer, static_cast<std::size_t>(n));
-        if (content.size() > limit)
-            throw_usage(path + ": larger than " + std::to_string(limit / (1024 * 1024)) +
-                        " MiB, not an image-digest.json (check the path passed as --artifact)");
-    }
-    return content;
-}
-
 std::string read_artifact_file(const std::string& path) {
-    if (path == "-")
-        return read_bounded(STDIN_FILENO, "stdin", max_artifact_bytes);
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int err = errno;
-        throw_usage(path + ": cannot open: " + std::strerror(err) +
-                    (err == ENOENT ? " (run capture-digest first or pass --artifact PATH)"
-                                   : " (check the path passed as --artifact)"));
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        ::close(fd);
-        throw_usage(path + ": is a directory (pass the image-digest.json file inside it)");
-    }
-    try {
-        std::string content = read_bounded(fd, path, max_artifact_bytes);
-        ::close(fd);
-        return content;
-    } catch (...) {
-        ::close(fd);
-        throw;
-    }
+    InputFileOptions options;
+    options.max_bytes = max_artifact_bytes;
+    options.allow_stdin = true;
+    options.hint = " (check the path passed as --artifact)";
+    options.missing_hint = " (run capture-digest first or pass --artifact PATH)";
+    return read_text_file(path, "", options);
 }
 
 std::string parent_directory(const std::string& path) {
@@ -369,18 +337,7 @@ Artifact Artifact::create(const ImageInfo& image, const nlohmann::ordered_json& 
 Artifact Artifact::load(const std::string& path) {
     const std::string origin = path == "-" ? "stdin" : path;
     const std::string content = read_artifact_file(path);
-    nlohmann::ordered_json doc;
-    try {
-        doc = nlohmann::ordered_json::parse(content);
-    } catch (const nlohmann::ordered_json::parse_error& e) {
-        // what() starts with "[json.exception.parse_error.101] "; the rest names line, column and cause.
-        std::string detail = e.what();
-        if (auto bracket = detail.find("] ");
-            detail.rfind("[json.exception", 0) == 0 && bracket != std::string::npos)
-            detail = detail.substr(bracket + 2);
-        throw_usage(origin + ": not valid JSON: " + detail + fix_hint);
-    }
-    return from_json(doc, origin);
+    return from_json(parse_json_input(content, JsonInput{origin, fix_hint, false}), origin);
 }
 
 Artifact Artifact::from_json(const nlohmann::ordered_json& document, const std::string& origin) {
@@ -488,9 +445,21 @@ std::string current_actor() {
     return "uid:" + std::to_string(::getuid());
 }
 
-void write_file_atomically(const std::string& path, const std::string& content) {
-    if (path.empty())
+void write_file_atomically(const std::string& named, const std::string& content) {
+    if (named.empty())
         throw_usage("output path is empty (pass --out PATH)");
+    // A symbolic link is written through: the temp file goes beside the link's target and is renamed over
+    // the target, so the link (and whatever else points at the target) sees the update.
+    std::string path = named;
+    struct stat link {};
+    if (::lstat(named.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+        char* resolved = ::realpath(named.c_str(), nullptr);
+        if (resolved == nullptr)
+            throw_usage(named + ": is a symbolic link whose target cannot be reached: " + errno_text(errno) +
+                        " (fix the link, or pass --out a regular file)");
+        path = resolved;
+        std::free(resolved);
+    }
     const std::string dir = parent_directory(path);
     const std::string base = path.substr(path.find_last_of('/') + 1);
     if (base.empty())

@@ -1,6 +1,9 @@
 #include "digestflow/capture_sources.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/json_input.hpp"
+#include "digestflow/media_types.hpp"
+#include "digestflow/quote.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -39,16 +42,6 @@ std::vector<std::string> split_lines(const std::string& text) {
     return lines;
 }
 
-// Quoted and cut short, so a stray binary file still gives a one-line message.
-std::string quote(std::string_view text) {
-    std::string out = "\"";
-    for (char c : text.substr(0, 100))
-        out += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
-    if (text.size() > 100)
-        out += "...";
-    return out + "\"";
-}
-
 std::string join(const std::vector<std::string>& items) {
     std::string out;
     for (const auto& item : items)
@@ -71,14 +64,7 @@ Digest parse_reported_digest(const std::string& value, const std::string& input,
 }
 
 Json parse_json(const std::string& text, const std::string& input, const std::string& what) {
-    try {
-        return Json::parse(text);
-    } catch (const Json::parse_error& e) {
-        std::string detail = e.what();
-        if (auto bracket = detail.find("] "); bracket != std::string::npos)
-            detail = detail.substr(bracket + 2);
-        throw_usage(input + ": not valid JSON: " + detail + " (pass " + what + ")");
-    }
+    return parse_json_input_unordered(text, JsonInput{input, " (pass " + what + ")", false});
 }
 
 std::optional<Reference> try_parse_reference(const std::string& text) {
@@ -141,7 +127,7 @@ const Candidate& choose(const std::vector<Candidate>& candidates, const Referenc
 }
 
 CapturedDigest make_captured(Digest digest, std::string source) {
-    return CapturedDigest{std::move(digest), std::move(source), std::nullopt, std::nullopt, std::nullopt};
+    return CapturedDigest{std::move(digest), std::move(source), std::nullopt, std::nullopt, std::nullopt, {}};
 }
 
 // --- buildx ---------------------------------------------------------------------------------------------
@@ -186,31 +172,62 @@ bool names_tag(const Json& result, const Reference& image) {
                        [&](const Reference& r) { return same_repository(r, image) && r.tag == image.tag; });
 }
 
+// "containerimage.descriptor" names the pushed manifest; `docker buildx imagetools create --metadata-file`
+// writes only it (no "containerimage.digest"), and then it must be well formed and name a manifest or an
+// index. Next to "containerimage.digest" it only adds media type and size: nullopt when it does not fit.
+std::optional<CapturedDigest> from_descriptor(const Json& result, const std::string& input, bool only_source) {
+    auto desc = result.find("containerimage.descriptor");
+    if (desc == result.end())
+        return std::nullopt;
+    if (!only_source) {
+        try {
+            return from_descriptor(result, input, true);
+        } catch (const Error&) {
+            return std::nullopt;
+        }
+    }
+    const std::string fix = " (pass the file written by --metadata-file, unedited)";
+    if (!desc->is_object())
+        throw_usage(input + ": \"containerimage.descriptor\" is not an object" + fix);
+    auto d = desc->find("digest");
+    if (d == desc->end() || !d->is_string())
+        throw_usage(input + ": \"containerimage.descriptor\" has no \"digest\" string" + fix);
+    CapturedDigest captured = make_captured(
+        parse_reported_digest(d->get<std::string>(), input, "containerimage.descriptor.digest"), "buildx-metadata");
+    auto mt = desc->find("mediaType");
+    if (mt == desc->end() || !mt->is_string())
+        throw_usage(input + ": \"containerimage.descriptor\" has no \"mediaType\" string" + fix);
+    if (!media_types::is_known_manifest(mt->get_ref<const std::string&>()))
+        throw_usage(input + ": \"containerimage.descriptor\" describes a " + quote(mt->get<std::string>()) +
+                    ", not an image manifest or index" + fix);
+    captured.media_type = mt->get<std::string>();
+    if (auto size = desc->find("size");
+        size != desc->end() && size->is_number_integer() && size->get<std::int64_t>() >= 0)
+        captured.size = size->get<std::int64_t>();
+    return captured;
+}
+
 CapturedDigest from_build_result(const Json& result, const std::string& where) {
     const std::string input = std::string(buildx_input) + (where.empty() ? "" : " (target " + where + ")");
     auto digest_it = result.find("containerimage.digest");
-    if (digest_it == result.end())
+    auto descriptor = from_descriptor(result, input, digest_it == result.end());
+    if (digest_it == result.end() && !descriptor)
         throw_usage(input +
-                    ": no \"containerimage.digest\": the image was probably not pushed (build with --push "
-                    "or --output type=registry, or capture with --resolve)");
-    if (!digest_it->is_string())
+                    ": neither \"containerimage.digest\" nor \"containerimage.descriptor\": the build recorded no "
+                    "pushed image (build with --push or --output type=registry, or capture with --resolve)");
+    if (digest_it != result.end() && !digest_it->is_string())
         throw_usage(input +
                     ": \"containerimage.digest\" is not a string (pass the file written by --metadata-file)");
     CapturedDigest captured =
-        make_captured(parse_reported_digest(digest_it->get<std::string>(), input, "containerimage.digest"),
-                      "buildx-metadata");
+        digest_it == result.end()
+            ? *descriptor
+            : make_captured(parse_reported_digest(digest_it->get<std::string>(), input, "containerimage.digest"),
+                            "buildx-metadata");
 
     // The descriptor adds media type and size, but only when it describes the same manifest.
-    if (auto desc = result.find("containerimage.descriptor"); desc != result.end() && desc->is_object()) {
-        auto d = desc->find("digest");
-        if (d != desc->end() && d->is_string() && d->get<std::string>() == captured.digest.str()) {
-            if (auto mt = desc->find("mediaType");
-                mt != desc->end() && mt->is_string() && !mt->get_ref<const std::string&>().empty())
-                captured.media_type = mt->get<std::string>();
-            if (auto size = desc->find("size");
-                size != desc->end() && size->is_number_integer() && size->get<std::int64_t>() >= 0)
-                captured.size = size->get<std::int64_t>();
-        }
+    if (descriptor && descriptor->digest == captured.digest) {
+        captured.media_type = descriptor->media_type;
+        captured.size = descriptor->size;
     }
     if (auto config = result.find("containerimage.config.digest"); config != result.end()) {
         if (!config->is_string())
@@ -286,16 +303,20 @@ std::optional<PushLine> parse_push_line(const std::string& line) {
     return result;
 }
 
-// "The push refers to repository [docker.io/library/x]" starts each push in the log.
+// "The push refers to repository [docker.io/library/x]" starts each push in the log ("... to a repository [...]"
+// up to Docker 1.10). nullopt when the line is no such line; the text between the brackets otherwise (empty
+// when the line is cut off before its "]").
 std::optional<std::string> parse_push_repository(const std::string& line) {
-    const std::string marker = "The push refers to repository [";
-    auto pos = line.find(marker);
-    if (pos == std::string::npos)
-        return std::nullopt;
-    auto close = line.find(']', pos + marker.size());
-    if (close == std::string::npos)
-        return std::nullopt;
-    return line.substr(pos + marker.size(), close - pos - marker.size());
+    for (const std::string marker : {"The push refers to repository [", "The push refers to a repository ["}) {
+        auto pos = line.find(marker);
+        if (pos == std::string::npos)
+            continue;
+        auto close = line.find(']', pos + marker.size());
+        if (close == std::string::npos)
+            return std::string();
+        return line.substr(pos + marker.size(), close - pos - marker.size());
+    }
+    return std::nullopt;
 }
 
 // --- kaniko / ko line formats ---------------------------------------------------------------------------
@@ -347,7 +368,11 @@ std::vector<Candidate> parse_reference_lines(const std::string& text, const std:
 } // namespace
 
 CapturedDigest digest_from_flag(const std::string& text) {
-    const std::string value = trim(text);
+    // A flag is taken as given: " sha256:..." or a trailing newline is refused, not trimmed.
+    const std::string& value = text;
+    if (value != trim(value))
+        throw_usage("--digest " + quote(value) +
+                    " starts or ends with whitespace: pass the digest exactly (sha256:<64 lowercase hex>)");
     if (value.find('@') != std::string::npos || value.find('/') != std::string::npos)
         throw_usage(
             "--digest " + quote(value) +
@@ -425,8 +450,9 @@ CapturedDigest digest_from_digest_file(const std::string& text) {
     const std::string value = trim(text);
     if (value.empty())
         throw_usage(input +
-                    ": the file is empty, so nothing was pushed (buildah/podman `manifest push` without "
-                    "--all writes an empty digest file and pushes nothing: push with --all)");
+                    ": the file is empty, so no push is recorded: either the push failed (buildah/podman leave "
+                    "an empty digest file and may still exit 0: check the push step's log) or it was "
+                    "`manifest push` without --all (push with --all)");
     if (value.find_first_of(" \t\r\n") != std::string::npos)
         throw_usage(input + ": expected one digest, found several words " + quote(value) +
                     " (pass the file written by --digestfile / --digest-file)");
@@ -440,23 +466,37 @@ CapturedDigest digest_from_digest_file(const std::string& text) {
 CapturedDigest digest_from_push_output(const std::string& text, const Reference& image) {
     const std::string input = "--from-push-output";
     std::vector<Candidate> candidates;
-    bool saw_repository_line = false;
-    std::optional<Reference> current; // the repository named by the last "The push refers to" line
+    // The repository named by the last "The push refers to" line: a digest line is only ever attributed to
+    // the repository the log ties it to, never to --image by default.
+    std::optional<Reference> current;
+    std::optional<std::string> unreadable;  // "FILE line N: ..." of the last repository line, when unreadable
+    std::size_t number = 0;
     for (const auto& raw : split_lines(text)) {
+        ++number;
         const std::string line = strip_ansi(raw);
         if (auto repository = parse_push_repository(line)) {
-            saw_repository_line = true;
             current = try_parse_reference(*repository);
+            if (current && (current->tag || current->digest))
+                current.reset();
+            unreadable.reset();
+            if (!current)
+                unreadable = input + " line " + std::to_string(number) + ": " + quote(trim(line));
             continue;
         }
         auto push = parse_push_line(line);
         if (!push)
             continue;
-        // Without "The push refers to" lines (a grep'ed log) every digest line is taken as this image's.
-        if (saw_repository_line && !current)
-            continue;
-        Reference ref = current ? current->with_tag(push->tag) : image.with_tag(push->tag);
-        Digest digest = parse_reported_digest(push->digest, input, "the digest of tag " + push->tag);
+        const std::string at_line = input + " line " + std::to_string(number);
+        if (unreadable)
+            throw_usage(*unreadable + " names no repository that can be read, so the digest on line " +
+                        std::to_string(number) +
+                        " cannot be tied to an image (pass the log unedited, or the digest with --digest)");
+        if (!current)
+            throw_usage(at_line + ": a digest line before any \"The push refers to repository [...]\" line, so "
+                                  "the log does not say which repository it belongs to (pass the whole docker "
+                                  "push log, or the digest with --digest)");
+        Reference ref = current->with_tag(push->tag);
+        Digest digest = parse_reported_digest(push->digest, at_line, "the digest of tag " + push->tag);
         candidates.push_back({push->tag, ref, digest, push->size});
     }
     if (candidates.empty())
@@ -512,6 +552,26 @@ CapturedDigest digest_from_jib(const std::string& text, const Reference& image) 
 CapturedDigest digest_from_ko_refs(const std::string& text, const Reference& image) {
     const std::string input = "--from-ko-refs";
     auto candidates = parse_reference_lines(text, input, "the file written by ko build --image-refs");
+    // A multi-platform build writes the index first, then one line per platform image of the same repository:
+    // one unbroken run of lines with one name and different digests. The index is what the tag names; the
+    // registry check confirms the later digests are its children.
+    std::vector<std::size_t> run;
+    for (std::size_t i = 0; i < candidates.size(); ++i)
+        if (same_repository(candidates[i].ref, image))
+            run.push_back(i);
+    bool one_build = run.size() > 1 && run.back() - run.front() + 1 == run.size();
+    for (std::size_t k = 0; one_build && k < run.size(); ++k) {
+        const Candidate& c = candidates[run[k]];
+        one_build = c.name == candidates[run.front()].name;
+        for (std::size_t j = 0; one_build && j < k; ++j)
+            one_build = candidates[run[j]].digest != c.digest;
+    }
+    if (one_build) {
+        CapturedDigest captured = make_captured(candidates[run.front()].digest, "ko-refs");
+        for (std::size_t k = 1; k < run.size(); ++k)
+            captured.platform_digests.push_back(candidates[run[k]].digest);
+        return captured;
+    }
     const auto& chosen = choose(candidates, image, input,
                                 "name the tag in --image or pass --from-ko-refs the output of one build");
     return make_captured(chosen.digest, "ko-refs");

@@ -6,6 +6,7 @@
 #include "digestflow/reference.hpp"
 
 #include <optional>
+#include <vector>
 #include <string>
 
 namespace digestflow {
@@ -18,6 +19,8 @@ struct CapturedDigest {
     std::optional<std::int64_t> size;          // when the tool reported it (buildx, docker push)
     std::optional<Digest> config_digest;       // the image ID, when the tool reported it (buildx, jib):
                                                // used to refuse an image ID passed as a manifest digest
+    std::vector<Digest> platform_digests;      // ko multi-platform refs: the lines after the index, which the
+                                               // registry's index must list as its children
 };
 
 // Each takes the file's text (so tests need no files) plus the image the user named; where a file lists

@@ -1,6 +1,7 @@
 #include "digestflow/digest.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/quote.hpp"
 
 #include <openssl/evp.h>
 
@@ -71,34 +72,6 @@ std::string supported_list() {
 
 namespace detail {
 
-std::string quote_for_message(std::string_view text) {
-    // Long enough for any sane reference or digest; keeps a pasted file from flooding the log.
-    constexpr std::size_t limit = 300;
-    std::string out = "\"";
-    for (std::size_t i = 0; i < text.size() && i < limit; ++i) {
-        auto c = static_cast<unsigned char>(text[i]);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c == '\n') {
-            out += "\\n";
-        } else if (c == '\r') {
-            out += "\\r";
-        } else if (c == '\t') {
-            out += "\\t";
-        } else if (c < 0x20 || c >= 0x7f) {
-            out += "\\x";
-            out += k_hex_digits[c >> 4];
-            out += k_hex_digits[c & 0xf];
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    if (text.size() > limit) out += "...";
-    out += '"';
-    if (text.size() > limit) out += " (" + std::to_string(text.size()) + " bytes)";
-    return out;
-}
 
 std::optional<std::string> digest_problem(std::string_view text) {
     auto colon = text.find(':');
@@ -113,12 +86,12 @@ std::optional<std::string> digest_problem(std::string_view text) {
         // Same order as go-digest: an algorithm we cannot compute is only "unsupported" when the
         // whole digest is otherwise well formed.
         if (!is_algorithm_grammar(algorithm))
-            return "invalid checksum digest format: algorithm " + quote_for_message(algorithm) +
+            return "invalid checksum digest format: algorithm " + quote(algorithm, 300) +
                    " must be lowercase letters and digits joined by '+', '.', '_' or '-'";
         if (!is_encoded_grammar(encoded))
             return "invalid checksum digest format: the part after ':' may only contain letters, digits, "
                    "'=', '_' and '-'";
-        return "unsupported digest algorithm " + quote_for_message(algorithm) + " (supported: " +
+        return "unsupported digest algorithm " + quote(algorithm, 300) + " (supported: " +
                supported_list() + ")";
     }
     // Length before characters, as go-digest does.
@@ -128,7 +101,7 @@ std::optional<std::string> digest_problem(std::string_view text) {
     for (char c : encoded) {
         if (!is_lower_hex(c))
             return "invalid checksum digest format: " + std::string(info->name) +
-                   " must be lowercase hex [0-9a-f], found " + quote_for_message(std::string_view(&c, 1));
+                   " must be lowercase hex [0-9a-f], found " + quote(std::string_view(&c, 1));
     }
     return std::nullopt;
 }
@@ -143,7 +116,7 @@ Digest Digest::parse(std::string_view text) {
 std::optional<std::string> Digest::validation_error(std::string_view text) {
     auto problem = detail::digest_problem(text);
     if (!problem) return std::nullopt;
-    return "invalid digest " + detail::quote_for_message(text) + ": " + *problem;
+    return "invalid digest " + quote(text, 300) + ": " + *problem;
 }
 
 Digest Digest::of(std::string_view bytes, std::string_view algorithm) {
@@ -172,7 +145,7 @@ struct DigestHasher::State {
 DigestHasher::DigestHasher(std::string_view algorithm) : m_algorithm(algorithm) {
     const AlgorithmInfo* info = find_algorithm(algorithm);
     if (!info)
-        throw_usage("unsupported digest algorithm " + detail::quote_for_message(algorithm) + " (supported: " +
+        throw_usage("unsupported digest algorithm " + quote(algorithm, 300) + " (supported: " +
                     supported_list() + ")");
     m_state = std::make_unique<State>();
     m_state->ctx = EVP_MD_CTX_new();

@@ -60,10 +60,6 @@ namespace detail {
 // can put their own context in front. nullopt = valid.
 std::optional<std::string> digest_problem(std::string_view text);
 
-// `text` in double quotes for an error message: quotes, backslashes, control and non-ASCII bytes are
-// escaped and very long input is shortened, so a message always stays on one line.
-std::string quote_for_message(std::string_view text);
-
 }  // namespace detail
 
 }  // namespace digestflow

@@ -1,6 +1,7 @@
 #include "digestflow/reference.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/quote.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -159,9 +160,9 @@ std::string explain_bad_name(std::string_view name) {
         if (part.empty()) return "empty path component: remove the extra '/'";
         if (!(host_position && is_domain(part)) && !is_path_component(part)) {
             if (host_position && part.find_first_of(".:[]") != std::string_view::npos)
-                return detail::quote_for_message(part) +
+                return quote(part, 300) +
                        " is neither a registry host[:port] nor a path component";
-            return "path component " + detail::quote_for_message(part) +
+            return "path component " + quote(part, 300) +
                    " is invalid: " + std::string(k_path_rule);
         }
         if (slash == std::string_view::npos) break;
@@ -202,12 +203,12 @@ std::optional<Match> match_reference(std::string_view s, std::string* why) {
         return std::nullopt;
     }
     if (m.tag && !is_valid_tag(*m.tag)) {
-        if (why) *why = "tag " + detail::quote_for_message(*m.tag) + " " + std::string(k_tag_rule);
+        if (why) *why = "tag " + quote(*m.tag, 300) + " " + std::string(k_tag_rule);
         return std::nullopt;
     }
     if (m.digest && !is_reference_digest(*m.digest)) {
         if (why)
-            *why = "digest " + detail::quote_for_message(*m.digest) +
+            *why = "digest " + quote(*m.digest, 300) +
                    " must be <algorithm>:<at least 32 hex digits>, e.g. sha256:<64 lowercase hex digits>";
         return std::nullopt;
     }
@@ -215,7 +216,7 @@ std::optional<Match> match_reference(std::string_view s, std::string* why) {
 }
 
 [[noreturn]] void fail(std::string_view shown, const std::string& reason) {
-    throw_usage("invalid reference " + detail::quote_for_message(shown) + ": " + reason);
+    throw_usage("invalid reference " + quote(shown, 300) + ": " + reason);
 }
 
 // distribution's Parse; `shown` is what the user typed, for messages.
@@ -277,7 +278,7 @@ Reference Reference::parse(std::string_view text) {
 
     auto remote = std::string_view(remainder).substr(0, remainder.find(':'));
     if (has_upper(remote))
-        fail(text, "repository name " + detail::quote_for_message(remote) +
+        fail(text, "repository name " + quote(remote, 300) +
                        " must be lowercase (only the registry host may contain uppercase)");
 
     Reference ref = parse_grammar(domain + "/" + remainder, text);
@@ -285,7 +286,7 @@ Reference Reference::parse(std::string_view text) {
     // a reference without a registry is useless to us, so say why instead.
     if (ref.domain != domain)
         fail(text,
-             detail::quote_for_message(domain) +
+             quote(domain, 300) +
                  " is not a valid registry host: use letters, digits, '-' and '.', optionally with :port");
     return ref;
 }
@@ -346,7 +347,7 @@ Reference Reference::with_digest(const Digest& d) const {
 
 Reference Reference::with_tag(const std::string& t) const {
     if (!is_valid_tag(t))
-        throw_usage("invalid tag " + detail::quote_for_message(t) + ": " + std::string(k_tag_rule));
+        throw_usage("invalid tag " + quote(t, 300) + ": " + std::string(k_tag_rule));
     Reference out = *this;
     out.digest.reset();
     out.tag = t;

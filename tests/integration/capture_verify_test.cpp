@@ -373,5 +373,86 @@ TEST_F(CaptureVerify, DockerForeignLayersAreNotFetched) {
     EXPECT_EQ(proxy.count("GET", manifest_path), 1u);
 }
 
+// Issue 6 #8: capturing the same image and digest again keeps the artifact's history and adds a capture
+// entry; a fresh artifact needs --force; another image's artifact is still refused.
+TEST_F(CaptureVerify, RecapturingTheSameDigestKeepsTheHistory) {
+    const std::string image = registry->host() + "/team/app:1.0";
+    ASSERT_EQ(run_tool("capture-digest", {"--image", image, "--digest", pushed, "--out", artifact()}).exit_code, 0);
+    auto verify = run_tool("verify-digest", {"--artifact", artifact(), "--ref", image});
+    ASSERT_EQ(verify.exit_code, 0) << verify.describe();
+    ASSERT_EQ(read_artifact()["history"].size(), 2u);
+
+    std::string digest_file = work.file("digest.txt");
+    write_text_file(digest_file, pushed + "\n");
+    auto again = run_tool("capture-digest", {"--image", image, "--from-digest-file", digest_file, "--out", artifact()});
+    ASSERT_EQ(again.exit_code, 0) << again.describe();
+    auto doc = read_artifact();
+    ASSERT_EQ(doc["history"].size(), 3u) << doc.dump(2);
+    EXPECT_EQ(doc["history"][1]["step"], "verify") << "the earlier history is kept";
+    EXPECT_EQ(doc["history"][2]["step"], "capture");
+    EXPECT_EQ(doc["history"][2]["source"], "digest-file");
+    EXPECT_EQ(doc["history"][2]["tag"], "1.0");
+    EXPECT_TRUE(doc["history"][2]["at"].is_string());
+    EXPECT_EQ(doc["build"]["source"], "digest") << "the first capture's build block is kept";
+    EXPECT_EQ(doc["image"]["digest"], pushed);
+    EXPECT_EQ(schema_problem(artifact()), "");
+
+    auto forced = run_tool("capture-digest", {"--image", image, "--digest", pushed, "--out", artifact(), "--force"});
+    ASSERT_EQ(forced.exit_code, 0) << forced.describe();
+    EXPECT_EQ(read_artifact()["history"].size(), 1u) << "--force starts a fresh artifact";
+
+    auto other = run_tool("capture-digest", {"--image", registry->host() + "/team/multi:1.0", "--resolve", "--out",
+                                             artifact()});
+    EXPECT_EQ(other.exit_code, 2) << other.describe();
+    EXPECT_NE(other.stderr_text.find("--force"), std::string::npos) << other.stderr_text;
+    EXPECT_EQ(read_artifact()["image"]["digest"], pushed);
+}
+
+// Issue 6 #8: an --offline capture confirmed later keeps its history and becomes verified.
+TEST_F(CaptureVerify, RecapturingAnOfflineCaptureVerifiesIt) {
+    const std::string image = registry->host() + "/team/app:1.0";
+    ASSERT_EQ(run_tool("capture-digest", {"--image", image, "--digest", pushed, "--offline", "--out", artifact()}).exit_code, 0);
+    EXPECT_EQ(read_artifact()["image"]["verified"], false);
+    auto run = run_tool("capture-digest", {"--image", image, "--digest", pushed, "--out", artifact()});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    auto doc = read_artifact();
+    EXPECT_FALSE(doc["image"].contains("verified")) << doc.dump(2);
+    EXPECT_EQ(doc["image"]["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+    ASSERT_EQ(doc["history"].size(), 2u);
+    EXPECT_EQ(doc["history"][1]["source"], "digest");
+    EXPECT_FALSE(doc["history"][1].contains("verified"));
+    EXPECT_EQ(schema_problem(artifact()), "");
+}
+
+// Issue 6 (capture c): ko --image-refs of a multi-platform build lists the index, then each platform; the
+// index is recorded once the registry confirms the later lines are its children.
+TEST_F(CaptureVerify, KoMultiPlatformRefsRecordTheIndex) {
+    const std::string repository = registry->host() + "/team/multi";
+    auto raw = nlohmann::json::parse(raw_manifest(repository + ":1.0", plain));
+    std::string refs = repository + "@" + index_digest + "\n";
+    for (const auto& child : raw["manifests"]) refs += repository + "@" + child["digest"].get<std::string>() + "\n";
+    std::string refs_file = work.file("refs.txt");
+    write_text_file(refs_file, refs);
+    auto run = run_tool("capture-digest", {"--image", repository, "--from-ko-refs", refs_file, "--out", artifact()});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(read_artifact()["image"]["digest"], index_digest);
+    EXPECT_EQ(read_artifact()["image"]["platforms"].size(), 2u);
+
+    // Two images of one repository that are not index and children: refused, nothing written.
+    buildah->build_scratch_image("ko-other", ScratchImage{{{"ko.txt", "another image\n"}}});
+    std::string unrelated = buildah->push("ko-other", repository + ":unrelated", plain);
+    std::string mixed = work.file("mixed.txt");
+    write_text_file(mixed, repository + "@" + index_digest + "\n" + repository + "@" + unrelated + "\n");
+    auto refused = run_tool("capture-digest", {"--image", repository, "--from-ko-refs", mixed, "--out",
+                                               work.file("other.json")});
+    EXPECT_EQ(refused.exit_code, 2) << refused.describe();
+    EXPECT_NE(refused.stderr_text.find("is not one of its platforms"), std::string::npos) << refused.stderr_text;
+    EXPECT_FALSE(std::ifstream(work.file("other.json")).good());
+    auto offline = run_tool("capture-digest", {"--image", repository, "--from-ko-refs", refs_file, "--offline", "--out",
+                                               work.file("offline.json")});
+    EXPECT_EQ(offline.exit_code, 2) << offline.describe();
+    EXPECT_NE(offline.stderr_text.find("without --offline"), std::string::npos) << offline.stderr_text;
+}
+
 }  // namespace
 }  // namespace digestflow::testsupport

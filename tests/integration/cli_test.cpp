@@ -9,6 +9,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <tuple>
+
 namespace digestflow::testsupport {
 namespace {
 
@@ -191,6 +196,159 @@ TEST_F(OutputContract, ErrorJsonCountsTheRequestsMadeBeforeTheFailure) {
     EXPECT_TRUE(doc["error"].is_string());
     ASSERT_GE(proxy.requests().size(), 1u);
     EXPECT_EQ(doc["requests"], proxy.requests().size()) << run.stdout_text;
+}
+
+// ---- Issue 6 #15-#19, #22, #23: hostile inputs, black box. Every one is exit 2 with one line on stderr that
+// names the input, and no run hangs (a FIFO with no writer included). No registry is needed: each input is
+// refused before any request.
+
+const std::string k_digest = "sha256:" + std::string(64, 'a');
+
+// One stderr line, no control character but its newline.
+void expect_one_clean_line(const RunResult& run) {
+    ASSERT_FALSE(run.stderr_text.empty()) << run.describe();
+    EXPECT_EQ(run.stderr_text.find('\n'), run.stderr_text.size() - 1) << run.describe();
+    for (std::size_t i = 0; i + 1 < run.stderr_text.size(); ++i) {
+        auto c = static_cast<unsigned char>(run.stderr_text[i]);
+        EXPECT_FALSE(c < 0x20 || c == 0x7F) << "raw control character at " << i << ": " << run.describe();
+    }
+}
+
+struct HostileFile {
+    std::string label;
+    std::string content;   // empty: a FIFO with no writer
+    std::string expected;  // in stderr, besides the file's path
+};
+
+// Objects, so that line formats that take a line starting with '{' as JSON read it as JSON too.
+std::string deep_json() {
+    std::string text;
+    for (int i = 0; i < 100000; ++i) text += "{\"a\":";
+    return text + "1" + std::string(100000, '}');
+}
+
+const std::vector<HostileFile> hostile_files = {
+    {"fifo", "", "FIFO"},
+    {"deep", deep_json(), "nested deeper than"},
+    {"number_overflow", R"({"schemaVersion": 1e400})", "number overflow"},
+    {"duplicate_key", R"({"schemaVersion": 1, "schemaVersion": 1})", "duplicate key \"schemaVersion\""},
+    {"nul_then_garbage", std::string("{}\0garbage", 10), "NUL byte"},
+};
+
+// Each tool and flag that reads a file, with the arguments it needs to get that far.
+struct FileInput {
+    std::string label;
+    std::string tool;
+    std::vector<std::string> args;  // "FILE" is replaced by the hostile file's path
+};
+
+const std::vector<FileInput> file_inputs = {
+    {"verify_artifact", "verify-digest", {"--artifact", "FILE", "--ref", "example.com/a/b:1"}},
+    {"retag_artifact", "retag", {"--artifact", "FILE", "--tag", "x"}},
+    {"retag_from_list", "retag", {"--from-list", "FILE"}},
+    {"capture_existing_out", "capture-digest", {"--image", "example.com/a/b:1", "--digest", k_digest, "--offline", "--out", "FILE"}},
+    {"capture_buildx", "capture-digest", {"--image", "example.com/a/b", "--from-buildx-metadata", "FILE", "--offline"}},
+    {"capture_jib", "capture-digest", {"--image", "example.com/a/b", "--from-jib", "FILE", "--offline"}},
+    {"capture_kaniko", "capture-digest", {"--image", "example.com/a/b", "--from-kaniko-image-refs", "FILE", "--offline"}},
+    {"registry_config", "capture-digest", {"--image", "example.com/a/b", "--digest", k_digest, "--offline", "--registry-config", "FILE"}},
+};
+
+class HostileInput : public ::testing::TestWithParam<std::tuple<FileInput, HostileFile>> {};
+
+TEST_P(HostileInput, IsExit2NamingTheFile) {
+    const auto& [input, file] = GetParam();
+    TempDir work;
+    const std::string path = work.file("input");
+    if (file.content.empty())
+        ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+    else
+        write_text_file(path, file.content);
+    std::vector<std::string> args = input.args;
+    for (auto& a : args)
+        if (a == "FILE") a = path;
+    auto run = run_tool(input.tool, args);  // bounded: run_tool kills a run that outlives its timeout
+    EXPECT_EQ(run.exit_code, 2) << run.describe();
+    EXPECT_NE(run.stderr_text.find(path), std::string::npos) << run.describe();
+    EXPECT_NE(run.stderr_text.find(file.expected), std::string::npos) << run.describe();
+    expect_one_clean_line(run);
+}
+
+INSTANTIATE_TEST_SUITE_P(Inputs, HostileInput, ::testing::Combine(::testing::ValuesIn(file_inputs), ::testing::ValuesIn(hostile_files)),
+                         [](const auto& param_info) {
+                             return std::get<0>(param_info.param).label + "_" + std::get<1>(param_info.param).label;
+                         });
+
+// #19: a credentials "file" that is a device or a directory is refused at the start, never read.
+TEST(CredentialFilesCli, DevicesAndDirectoriesAreExit2) {
+    TempDir work;
+    for (const std::string& path : {std::string("/dev/zero"), work.path()}) {
+        auto run = run_tool("verify-digest", {"--artifact", work.file("none.json"), "--ref", "example.com/a/b:1",
+                                              "--registry-config", path});
+        EXPECT_EQ(run.exit_code, 2) << run.describe();
+        EXPECT_NE(run.stderr_text.find("--registry-config " + path), std::string::npos) << run.describe();
+        expect_one_clean_line(run);
+    }
+}
+
+struct BadFlag {
+    std::string label;
+    std::string tool;
+    std::vector<std::string> args;
+    std::string expected;
+};
+
+// #22: every flag value is checked as given, before any work (these runs make no request at all).
+const std::vector<BadFlag> bad_flags = {
+    {"timeout_word", "capture-digest", {"--image", "example.com/a/b", "--digest", k_digest, "--offline", "--timeout", "abc"}, "--timeout \"abc\""},
+    {"timeout_zero", "capture-digest", {"--image", "example.com/a/b", "--digest", k_digest, "--offline", "--timeout", "0"}, "--timeout \"0\""},
+    {"timeout_retag_list", "retag", {"--from-list", "/nonexistent/list", "--timeout", "abc"}, "--timeout"},
+    {"registry_config_empty", "capture-digest", {"--image", "example.com/a/b", "--digest", k_digest, "--offline", "--registry-config", ""}, "--registry-config is empty"},
+    {"registry_config_missing", "verify-digest", {"--artifact", "/nonexistent/a.json", "--ref", "example.com/a/b:1", "--registry-config", "/nonexistent/config.json"}, "does not exist"},
+    {"digest_leading_space", "capture-digest", {"--image", "example.com/a/b", "--digest", " " + k_digest, "--offline"}, "--digest \" sha256:"},
+    {"digest_trailing_newline", "capture-digest", {"--image", "example.com/a/b", "--digest", k_digest + "\n", "--offline"}, "\\x0a\": the value starts or ends with whitespace"},
+    {"jobs_before_work", "retag", {"--from-list", "/nonexistent/list", "-j", "0"}, "-j/--jobs \"0\""},
+    // #23: control characters from the command line are escaped in the message.
+    {"tag_control_character", "retag", {"--source", "example.com/a/b@" + k_digest, "--tag", "a\x01z"}, "tag \"a\\x01z\" is not valid"},
+    {"image_escape_sequence", "capture-digest", {"--image", "example.com/a/b\x1b[2J", "--digest", k_digest, "--offline"}, "\\x1b[2J"},
+    {"unknown_flag_control", "verify-digest", {"--x\x07y"}, "unknown flag \"--x\\x07y\""},
+};
+
+class BadFlagCli : public ::testing::TestWithParam<BadFlag> {};
+
+TEST_P(BadFlagCli, IsExit2NamingTheFlag) {
+    const auto& c = GetParam();
+    auto run = run_tool(c.tool, c.args);
+    EXPECT_EQ(run.exit_code, 2) << run.describe();
+    EXPECT_NE(run.stderr_text.find(c.expected), std::string::npos) << run.describe();
+    expect_one_clean_line(run);
+}
+
+INSTANTIATE_TEST_SUITE_P(Flags, BadFlagCli, ::testing::ValuesIn(bad_flags),
+                         [](const auto& param_info) { return param_info.param.label; });
+
+// #23, last line of defence: a control character in a file path reaches stderr escaped too.
+TEST(ErrorOutput, ControlCharactersInPathsAreEscaped) {
+    TempDir work;
+    auto run = run_tool("verify-digest", {"--artifact", work.file("a\x1b[31mred.json"), "--ref", "example.com/a/b:1"});
+    EXPECT_EQ(run.exit_code, 2) << run.describe();
+    EXPECT_NE(run.stderr_text.find("a\\x1b[31mred.json"), std::string::npos) << run.describe();
+    expect_one_clean_line(run);
+}
+
+// #12: capture-digest --out through a symbolic link keeps the link and updates its target.
+TEST(CaptureDigestCli, OutThroughASymlinkUpdatesTheTarget) {
+    TempDir work;
+    ASSERT_EQ(::mkdir(work.file("shared").c_str(), 0755), 0);
+    const std::string link = work.file("image-digest.json");
+    ASSERT_EQ(::symlink("shared/real.json", link.c_str()), 0);
+    write_text_file(work.file("shared/real.json"), "placeholder\n");
+    auto run = run_tool("capture-digest",
+                        {"--image", "example.com/a/b:1", "--digest", k_digest, "--offline", "--out", link, "--force"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    struct stat st {};
+    ASSERT_EQ(::lstat(link.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISLNK(st.st_mode)) << "the link is kept";
+    EXPECT_NE(read_text_file(work.file("shared/real.json")).find(k_digest), std::string::npos);
 }
 
 }  // namespace

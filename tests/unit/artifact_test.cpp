@@ -779,3 +779,89 @@ TEST(Actor, PrefersCiVariablesThenUserThenUid) {
             ::unsetenv(names[i]);
     }
 }
+
+// Issue 6 #12: a symlinked artifact is written through the link: the temp file goes beside the target and is
+// renamed over it, so the link stays a link and the target gets the update.
+TEST(AtomicWrite, WritesThroughASymbolicLink) {
+    TempDir dir;
+    fs::create_directory(dir.path() / "shared");
+    const std::string target = dir.file("shared/real.json");
+    write_text(target, "old\n");
+    ::chmod(target.c_str(), 0640);
+    const std::string link = dir.file("image-digest.json");
+    fs::create_symlink("shared/real.json", link);
+    digestflow::write_file_atomically(link, "new\n");
+    EXPECT_TRUE(fs::is_symlink(link));
+    EXPECT_EQ(fs::read_symlink(link), fs::path("shared/real.json"));
+    EXPECT_EQ(read_text(target), "new\n");
+    struct stat st {};
+    ASSERT_EQ(::stat(target.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0640u);
+    EXPECT_EQ(entries(dir.path() / "shared"), std::vector<std::string>{"real.json"}) << "no temp file left";
+    EXPECT_EQ(entries(dir.path()), (std::vector<std::string>{"image-digest.json", "shared"}));
+
+    // A link to a link: the end of the chain is written.
+    const std::string second = dir.file("second.json");
+    fs::create_symlink("image-digest.json", second);
+    Artifact::from_json(minimal_doc(), "test").save(second);
+    EXPECT_TRUE(fs::is_symlink(second));
+    EXPECT_EQ(Artifact::load(target).json(), minimal_doc());
+}
+
+TEST(AtomicWrite, DanglingSymbolicLinkIsAClearError) {
+    TempDir dir;
+    const std::string link = dir.file("image-digest.json");
+    fs::create_symlink("missing/real.json", link);
+    std::string message = error_message([&] { digestflow::write_file_atomically(link, "x"); });
+    EXPECT_EQ(message.rfind(link + ": is a symbolic link whose target cannot be reached", 0), 0u) << message;
+    EXPECT_TRUE(fs::is_symlink(link)) << "the link is left alone";
+    EXPECT_EQ(entries(dir.path()), std::vector<std::string>{"image-digest.json"});
+}
+
+// Issue 6 #15/#16/#17/#18: artifacts are parsed strictly and read only from regular files; each refusal is a
+// usage error naming the file.
+TEST(ArtifactLoad, HostileFilesAreUsageErrorsNamingTheFile) {
+    TempDir dir;
+    const std::string valid = minimal_doc().dump();
+    const std::string body = valid.substr(1);  // everything after the opening brace
+    std::string deep_object;
+    for (int i = 0; i < 100000; ++i) deep_object += "{\"a\":";
+    deep_object += "1" + std::string(100000, '}');
+    struct Hostile {
+        std::string name;
+        std::string content;
+        std::string expected;
+    };
+    const std::vector<Hostile> cases = {
+        {"deep.json", std::string(100000, '[') + std::string(100000, ']'), "nested deeper than"},
+        {"deep-build.json", valid.substr(0, valid.size() - 1) + ", \"build\": " + deep_object + "}", "nested deeper than"},
+        {"overflow.json", "{\"size\": 1e400, " + body, "number overflow"},
+        {"duplicate.json", "{\"schemaVersion\": 2, " + body, "duplicate key \"schemaVersion\""},
+        {"duplicate-digest.json",
+         R"({"schemaVersion": 1, "image": {"repository": "docker.io/library/ubuntu", "digest": ")" + k_index +
+             R"(", "digest": ")" + k_amd64 + R"("}, "history": [{"step": "capture"}]})",
+         "duplicate key \"image.digest\""},
+        {"nul.json", valid + std::string(1, '\0') + "garbage", "NUL byte"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        const std::string path = dir.file(c.name);
+        write_text(path, c.content);
+        std::string message = error_message([&] { Artifact::load(path); });
+        EXPECT_EQ(message.rfind(path + ": ", 0), 0u) << message;
+        EXPECT_NE(message.find(c.expected), std::string::npos) << message;
+    }
+    const std::string fifo = dir.file("fifo.json");
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    std::string message = error_message([&] { Artifact::load(fifo); });
+    EXPECT_EQ(message.rfind(fifo + ": is a FIFO", 0), 0u) << message;
+}
+
+// Issue 6 #23: a value from the file is quoted through quote(): control characters never reach a message raw.
+TEST(ArtifactLoad, ValuesInMessagesAreEscaped) {
+    Json doc = minimal_doc();
+    doc["image"]["digest"] = "sha256:\x1b[2J\x01";
+    std::string message = error_message([&] { Artifact::from_json(doc, "a.json"); });
+    EXPECT_NE(message.find("\"sha256:\\x1b[2J\\x01\""), std::string::npos) << message;
+    for (char c : message) EXPECT_GE(static_cast<unsigned char>(c), 0x20u) << message;
+}

@@ -2,10 +2,13 @@
 #include "digestflow/capture_sources.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/text_file.hpp"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
+#include <set>
 
 using namespace digestflow;
 
@@ -65,7 +68,9 @@ Source ignore_image(CapturedDigest (*f)(const std::string&)) {
 TEST(DigestFromFlag, AcceptsOnlyADigest) {
     const std::vector<Case> cases = {
         {"plain", k_index, "", k_index, {}},
-        {"surrounding whitespace", "  " + k_index + "\n", "", k_index, {}},
+        // Issue 6 #22: a flag is taken as given, never trimmed.
+        {"surrounding whitespace", "  " + k_index + "\n", "", "", {"--digest", "starts or ends with whitespace"}},
+        {"trailing newline", k_index + "\n", "", "", {"--digest", "\\x0a\"", "starts or ends with whitespace"}},
         {"sha512", "sha512:" + std::string(128, 'a'), "", "sha512:" + std::string(128, 'a'), {}},
         {"a reference",
          "registry.example.com/team/app@" + k_index,
@@ -128,7 +133,8 @@ TEST(DigestFromBuildxMetadata, SingleBuild) {
          not_pushed,
          "",
          "",
-         {"--from-buildx-metadata", "containerimage.digest", "not pushed", "--push", "type=registry"}},
+         {"--from-buildx-metadata", "neither \"containerimage.digest\" nor \"containerimage.descriptor\"",
+          "no pushed image", "--push", "type=registry"}},
         {"bad digest",
          R"({"containerimage.digest": "sha256:1234"})",
          "",
@@ -223,7 +229,7 @@ TEST(DigestFromBuildxMetadata, BakeChoosesTheTargetByRepository) {
          bake,
          "registry.example.com/team/local",
          "",
-         {"target local-only", "not pushed"}},
+         {"target local-only", "no pushed image"}},
         {"no target",
          bake,
          "registry.example.com/team/missing",
@@ -296,7 +302,12 @@ latest: digest: )" + k_index + R"( size: 528
         {"single push", single, "registry.example.com/team/app:1.0", k_index, {}},
         {"single push, other tag named", single, "registry.example.com/team/app:2.0", k_index, {}},
         {"single push, no tag named", single, "registry.example.com/team/app", k_index, {}},
-        {"grep'ed line only", "1.0: digest: " + k_index + " size: 528", "", k_index, {}},
+        // Never attributed to --image unless the log ties the line to that repository.
+        {"grep'ed line only",
+         "1.0: digest: " + k_index + " size: 528",
+         "",
+         "",
+         {"--from-push-output line 1", "does not say which repository", "whole docker push log", "--digest"}},
         {"all tags, tag decides", all_tags, "registry.example.com/team/app:1.1", k_other, {}},
         {"all tags, ambiguous",
          all_tags,
@@ -319,13 +330,40 @@ latest: digest: )" + k_index + R"( size: 528
          "",
          {"--from-push-output", "no \"TAG: digest: sha256:... size: N\" line"}},
         {"empty", "", "", "", {"--from-push-output", "docker push"}},
-        {"bad digest", "1.0: digest: sha256:abc size: 528\n", "", "", {"sha256:abc", "not a valid digest"}},
+        {"bad digest",
+         "The push refers to repository [registry.example.com/team/app]\n1.0: digest: sha256:abc size: 528\n",
+         "",
+         "",
+         {"line 2", "sha256:abc", "not a valid digest"}},
+        // Docker <= 1.10 wording: "The push refers to a repository [...]".
+        {"old wording, other repository",
+         "The push refers to a repository [registry.example.com/team/other]\nlatest: digest: " + k_other +
+             " size: 713\n",
+         "",
+         "",
+         {"pushed no image to registry.example.com/team/app"}},
+        {"old wording", "The push refers to a repository [registry.example.com/team/app]\nlatest: digest: " + k_other +
+             " size: 713\n", "", k_other, {}},
+        // A repository line that cannot be read: refuse rather than guess whose digest follows.
+        {"unreadable repository line",
+         "The push refers to repository [registry.example.com/team/app]\n1.0: digest: " + k_index +
+             " size: 1\nThe push refers to repository [Not A Repo!]\n2.0: digest: " + k_other + " size: 1\n",
+         "",
+         "",
+         {"--from-push-output line 3", "\"The push refers to repository [Not A Repo!]\"", "names no repository",
+          "line 4"}},
+        {"cut-off repository line",
+         "The push refers to repository [registry.example.com/te\n1.0: digest: " + k_index + " size: 1\n",
+         "",
+         "",
+         {"line 1", "names no repository"}},
     };
     run_cases(cases, digest_from_push_output, "push-output");
 }
 
 TEST(DigestFromPushOutput, KeepsTheReportedSize) {
-    CapturedDigest got = digest_from_push_output("latest: digest: " + k_index + " size: 528\n",
+    CapturedDigest got = digest_from_push_output("The push refers to repository [registry.example.com/team/app]\n"
+                                                 "latest: digest: " + k_index + " size: 528\n",
                                                  Reference::parse("registry.example.com/team/app"));
     EXPECT_EQ(got.size, 528);
     EXPECT_FALSE(got.media_type);
@@ -440,6 +478,8 @@ TEST(DigestFromKoRefs, ImageRefsFile) {
     const std::string refs = "registry.example.com/team/app-0f1e2d3c4b5a@" + k_amd64 + "\n" +
                              "registry.example.com/team/worker@" + k_arm64 + "\n";
     const std::string tagged = "registry.example.com/team/app:v1.2.0@" + k_index + "\n";
+    const std::string multi = "registry.example.com/team/app@" + k_index + "\n" + "registry.example.com/team/app@" +
+                              k_amd64 + "\n" + "registry.example.com/team/app@" + k_arm64 + "\n";
     const std::vector<Case> cases = {
         {"first", refs, "registry.example.com/team/app-0f1e2d3c4b5a", k_amd64, {}},
         {"second", refs, "registry.example.com/team/worker:v1", k_arm64, {}},
@@ -450,11 +490,197 @@ TEST(DigestFromKoRefs, ImageRefsFile) {
          "",
          {"--from-ko-refs", "no image named registry.example.com/team/app", "ko.local/app;"}},
         {"empty", "", "", "", {"--from-ko-refs", "empty", "ko build --image-refs"}},
-        {"same repository, two digests",
-         refs + "registry.example.com/team/worker@" + k_other + "\n",
+        // Multi-platform: the index first, then one line per platform; the index is what the tag names.
+        {"multi-platform", multi, "registry.example.com/team/app", k_index, {}},
+        {"multi-platform among others", refs + multi, "registry.example.com/team/app", k_index, {}},
+        // Lines of one repository split by another's are two builds: which one is meant is unknowable.
+        {"same repository, two builds",
+         "registry.example.com/team/worker@" + k_other + "\n" + refs,
          "registry.example.com/team/worker",
+         "",
+         {"several digests"}},
+        {"same repository, one digest twice",
+         "registry.example.com/team/app@" + k_index + "\nregistry.example.com/team/app@" + k_amd64 +
+             "\nregistry.example.com/team/app@" + k_index + "\n",
+         "registry.example.com/team/app",
          "",
          {"several digests"}},
     };
     run_cases(cases, digest_from_ko_refs, "ko-refs");
+}
+
+TEST(DigestFromKoRefs, MultiPlatformKeepsThePlatformDigestsForTheRegistryCheck) {
+    const std::string multi = "registry.example.com/team/app@" + k_index + "\n" + "registry.example.com/team/app@" +
+                              k_amd64 + "\n" + "registry.example.com/team/app@" + k_arm64 + "\n";
+    CapturedDigest got = digest_from_ko_refs(multi, Reference::parse("registry.example.com/team/app"));
+    EXPECT_EQ(got.digest.str(), k_index);
+    ASSERT_EQ(got.platform_digests.size(), 2u);
+    EXPECT_EQ(got.platform_digests[0].str(), k_amd64);
+    EXPECT_EQ(got.platform_digests[1].str(), k_arm64);
+    // One line is one image: nothing for the registry to confirm.
+    EXPECT_TRUE(digest_from_ko_refs("registry.example.com/team/app@" + k_index + "\n",
+                                    Reference::parse("registry.example.com/team/app"))
+                    .platform_digests.empty());
+}
+
+TEST(DigestFromBuildxMetadata, ImagetoolsCreateWritesOnlyTheDescriptor) {
+    auto file = [](const std::string& media_type, const std::string& digest) {
+        return R"({"containerimage.descriptor": {"mediaType": ")" + media_type + R"(", "digest": ")" + digest +
+               R"(", "size": 4654}, "image.name": "registry.example.com/team/app"})";
+    };
+    const std::string index = "application/vnd.oci.image.index.v1+json";
+    const std::vector<Case> cases = {
+        {"index", file(index, k_index), "", k_index, {}},
+        {"docker manifest", file("application/vnd.docker.distribution.manifest.v2+json", k_amd64), "", k_amd64, {}},
+        {"config, not a manifest",
+         file("application/vnd.oci.image.config.v1+json", k_config),
+         "",
+         "",
+         {"--from-buildx-metadata", "containerimage.descriptor", "application/vnd.oci.image.config.v1+json",
+          "not an image manifest or index"}},
+        {"no media type",
+         R"({"containerimage.descriptor": {"digest": ")" + k_index + R"("}})",
+         "",
+         "",
+         {"containerimage.descriptor", "no \"mediaType\""}},
+        {"no digest",
+         R"({"containerimage.descriptor": {"mediaType": ")" + index + R"("}})",
+         "",
+         "",
+         {"containerimage.descriptor", "no \"digest\""}},
+        {"bad digest", file(index, "sha256:12"), "", "", {"containerimage.descriptor.digest", "not a valid digest"}},
+    };
+    run_cases(cases, digest_from_buildx_metadata, "buildx-metadata");
+    CapturedDigest got = digest_from_buildx_metadata(file(index, k_index), Reference::parse("registry.example.com/team/app"));
+    EXPECT_EQ(got.media_type, index);
+    EXPECT_EQ(got.size, 4654);
+}
+
+TEST(DigestFromDigestFile, EmptyFileNamesBothCauses) {
+    // Issue 6 (capture e): buildah leaves an empty digest file and exits 0 when the push itself failed.
+    run_cases({{"empty", "", "", "", {"the push failed", "exit 0", "manifest push", "--all"}}},
+              ignore_image(digest_from_digest_file), "digest-file");
+}
+
+// Issue 6 #15/#16/#17: build-tool JSON is parsed strictly, and every failure names the flag (exit 2).
+TEST(CaptureSourcesJson, AmbiguousOrHostileJsonIsRefused) {
+    const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    const std::string jib_prefix = R"({"image":"registry.example.com/team/app","imageDigest":")" + k_amd64 + "\"";
+    const std::vector<Case> jib_cases = {
+        {"deep", deep, "", "", {"--from-jib: not valid JSON", "nested deeper than"}},
+        {"number overflow", jib_prefix + R"(, "size": 1e400})", "", "", {"--from-jib: not valid JSON", "number overflow"}},
+        {"duplicate key",
+         jib_prefix + R"(, "imageDigest": ")" + k_other + "\"}",
+         "",
+         "",
+         {"--from-jib: duplicate key \"imageDigest\""}},
+        {"NUL then garbage", jib_prefix + "}" + std::string(1, '\0') + "garbage", "", "", {"--from-jib", "NUL byte"}},
+        {"garbage after", jib_prefix + "} {}", "", "", {"--from-jib: not valid JSON"}},
+    };
+    run_cases(jib_cases, digest_from_jib, "jib");
+    const std::vector<Case> buildx_cases = {
+        {"nested duplicate",
+         R"({"t": {"containerimage.digest": ")" + k_index + R"(", "containerimage.digest": ")" + k_other +
+             R"(", "image.name": "registry.example.com/team/app"}})",
+         "",
+         "",
+         {"--from-buildx-metadata: duplicate key \"t.containerimage.digest\""}},
+    };
+    run_cases(buildx_cases, digest_from_buildx_metadata, "buildx-metadata");
+    const std::vector<Case> kaniko_cases = {
+        {"duplicate in a JSON line",
+         R"({"name":"registry.example.com/team/app","digest":")" + k_index + R"(","digest":")" + k_other + "\"}",
+         "",
+         "",
+         {"--from-kaniko-image-refs line 1: duplicate key \"digest\""}},
+    };
+    run_cases(kaniko_cases, digest_from_kaniko_image_refs, "kaniko-image-refs");
+}
+
+// Every real build-tool output in the shared corpus, read as the tool reads it (read_text_file), through its
+// parser. A corpus file without an expectation here fails the test, so a new sample cannot go unchecked.
+TEST(CaptureSourcesCorpus, EveryBuildOutput) {
+    using Parser = CapturedDigest (*)(const std::string&, const Reference&);
+    struct Expectation {
+        std::string file;
+        Parser parse;
+        std::string image;
+        std::string digest;              // empty: refused
+        std::vector<std::string> error;  // substrings of the refusal
+    };
+    const std::vector<Expectation> expectations = {
+        // docker driver: nothing pushed, no image.name; the "digest" is the image ID.
+        {"bake-actions-toolkit-docker-driver.json", digest_from_buildx_metadata, "registry.example.com/team/lint", "",
+         {"no bake target pushed registry.example.com/team/lint", "lint"}},
+        {"bake-doc-load.json", digest_from_buildx_metadata, "registry.example.com/team/db", "",
+         {"no bake target pushed", "db", "webapp-dev"}},
+        {"buildx-imagetools-create-doc.json", digest_from_buildx_metadata, "docker.io/user/app",
+         "sha256:19ffeab6f8bc9293ac2c3fdf94ebe28396254c993aea0b5a542cfb02e0883fa3", {}},
+        {"buildx-imagetools-create-doc.json", digest_from_buildx_metadata, "docker.io/user/other", "",
+         {"the build pushed docker.io/user/app, not docker.io/user/other"}},
+        {"jib-image-test.json", digest_from_jib, "gcr.io/project/image:tag",
+         "sha256:3f1be7e19129edb202c071a659a4db35280ab2bb1a16f223bfd5d1948657b6fc", {}},
+        {"ko-get-started.txt", digest_from_ko_refs,
+         "registry.example.com/my-project/app-099ba5bcefdead87f92606265fb99ac0",
+         "sha256:6e398316742b7aa4a93161dce4a23bc5c545700b862b43347b941000b112ec3e", {}},
+        {"push-containerd-missing-content.log", digest_from_push_output, "docker.io/wierzbiks/nifi", "",
+         {"no \"TAG: digest: sha256:... size: N\" line"}},
+        {"push-doc-all-tags.log", digest_from_push_output, "registry-host:5000/myname/myimage:v1",
+         "sha256:edafc0a0fb057813850d1ba44014914ca02d671ae247107ca70c94db686e7de6", {}},
+        {"push-docker110-one-repo.log", digest_from_push_output, "127.0.0.1:5000/foo",
+         "sha256:5078773e83537f85b38fd967fa70beaed8e1c124fa6beae4a7462926bb250c65", {}},
+        // The defect: foo's digest used to be recorded for bar with exit 0.
+        {"push-docker110-one-repo.log", digest_from_push_output, "127.0.0.1:5000/bar", "",
+         {"pushed no image to 127.0.0.1:5000/bar"}},
+        {"push-docker110-two-repos.log", digest_from_push_output, "127.0.0.1:5000/foo:latest",
+         "sha256:5078773e83537f85b38fd967fa70beaed8e1c124fa6beae4a7462926bb250c65", {}},
+        {"push-docker110-two-repos.log", digest_from_push_output, "127.0.0.1:5000/bar",
+         "sha256:38953c0205fed076d67663b6b9690fba9a61bf8556bbe7a8ba36d5d016904934", {}},
+        {"push-fuzzbench-gcb.log", digest_from_push_output,
+         "gcr.io/fuzzbench/runners/libafl/openthread_ot-ip6-send-fuzzer-intermediate",
+         "sha256:a8ab5b64ec58f52e3a5f67f05b24bc5235f77648761f3bd1eb6a0b64fb6949ec", {}},
+        {"push-openwisp-travis.log", digest_from_push_output,
+         "registry.gitlab.com/openwisp/docker-openwisp/openwisp-nginx",
+         "sha256:0384542f9927729b27decde971e60e19f3f7e6f94690e699693d69fc3345a480", {}},
+        {"push-openwisp-travis.log", digest_from_push_output,
+         "registry.gitlab.com/openwisp/docker-openwisp/openwisp-openvpn", "",
+         {"pushed no image to registry.gitlab.com/openwisp/docker-openwisp/openwisp-openvpn"}},
+    };
+    const std::string dir = std::string(DIGESTFLOW_CORPUS_DIR) + "/build-outputs";
+    std::set<std::string> covered;
+    for (const auto& e : expectations) {
+        SCOPED_TRACE(e.file + " --image " + e.image);
+        covered.insert(e.file);
+        const std::string text = read_text_file(dir + "/" + e.file, "corpus");
+        run_cases({{e.file, text, e.image, e.digest, e.error}},
+                  [&](const std::string& t, const Reference& image) { return e.parse(t, image); },
+                  e.parse == digest_from_buildx_metadata ? "buildx-metadata"
+                  : e.parse == digest_from_jib           ? "jib"
+                  : e.parse == digest_from_ko_refs       ? "ko-refs"
+                                                         : "push-output");
+    }
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+        EXPECT_TRUE(covered.count(entry.path().filename().string()))
+            << entry.path() << " has no expectation in this test";
+}
+
+// Issue 6 (capture b): a push log saved by Windows PowerShell 5.1 (UTF-16LE with a BOM) and a digest file
+// with a UTF-8 BOM are read through the shared decoding step, then parsed as usual.
+TEST(CaptureSourcesCorpus, EncodedFilesAreDecodedFirst) {
+    const std::string dir = std::string(DIGESTFLOW_CORPUS_DIR) + "/build-outputs";
+    const std::string log = read_text_file(dir + "/push-doc-all-tags.log", "corpus");
+    std::string utf16le = "\xFF\xFE", utf16be = "\xFE\xFF";
+    for (char c : log) {
+        utf16le += c, utf16le += '\0';
+        utf16be += '\0', utf16be += c;
+    }
+    const std::string expected = "sha256:edafc0a0fb057813850d1ba44014914ca02d671ae247107ca70c94db686e7de6";
+    const Reference image = Reference::parse("registry-host:5000/myname/myimage");
+    EXPECT_EQ(digest_from_push_output(decode_text(utf16le, "log"), image).digest.str(), expected);
+    EXPECT_EQ(digest_from_push_output(decode_text(utf16be, "log"), image).digest.str(), expected);
+    EXPECT_EQ(digest_from_digest_file(decode_text("\xEF\xBB\xBF" + k_index + "\n", "d")).digest.str(), k_index);
+    EXPECT_EQ(digest_from_ko_refs(decode_text("\xEF\xBB\xBFregistry.example.com/team/app@" + k_index + "\n", "k"),
+                                  Reference::parse("registry.example.com/team/app"))
+                  .digest.str(),
+              k_index);
 }

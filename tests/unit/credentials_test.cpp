@@ -523,3 +523,35 @@ TEST_F(CredentialFiles, DockerHubHelperIsAskedForIndexUrl) {
     write_file(docker_config(), R"({"credsStore": "dftest"})");
     EXPECT_EQ(CredentialStore().lookup("docker.io", "library/ubuntu")->username, "hubuser");
 }
+
+// Issue 6 #15-#19: credential files go through the shared bounded reader and strict parser: a FIFO, a device,
+// a directory, deep nesting, a number overflow or a duplicate key is a usage error naming the file (never a
+// hang, an unbounded read, a crash, exit 3, or "anonymous").
+TEST_F(CredentialFiles, HostileFilesAreUsageErrorsNamingTheFile) {
+    const fs::path fifo = m_dir / "fifo.json";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    const fs::path folder = m_dir / "folder.json";
+    fs::create_directories(folder);
+    const fs::path deep = m_dir / "deep.json";
+    write_file(deep, std::string(100000, '[') + std::string(100000, ']'));
+    const fs::path overflow = m_dir / "overflow.json";
+    write_file(overflow, R"({"auths": {}, "n": 1e400})");
+    const fs::path duplicate = m_dir / "duplicate.json";
+    write_file(duplicate, std::string(R"({"auths": {"a.example.com": {"auth": ")") + base64("u:" + std::string(k_secret)) +
+                              R"("}, "a.example.com": {}}})");
+    const std::vector<std::pair<fs::path, std::string>> cases = {
+        {fifo, "is a FIFO"},
+        {"/dev/zero", "is a device"},
+        {folder, "is a directory"},
+        {deep, "nested deeper than"},
+        {overflow, "number overflow"},
+        {duplicate, "duplicate key \"auths.a.example.com\""},
+    };
+    for (const auto& [path, expected] : cases) {
+        SCOPED_TRACE(path.string());
+        const CredentialStore store(path.string());
+        const std::string message = error_message([&] { store.lookup("a.example.com", "x"); }, ErrorKind::Usage);
+        EXPECT_TRUE(contains(message, "registry credentials file " + path.string())) << message;
+        EXPECT_TRUE(contains(message, expected)) << message;
+    }
+}

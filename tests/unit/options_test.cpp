@@ -10,6 +10,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+
+#include <sys/stat.h>
+#include <unistd.h>
 #include <chrono>
 #include <cstddef>
 #include <map>
@@ -122,10 +126,18 @@ const std::vector<ParseCase> parse_cases = {
     ok("version", {"--version"}, {{"version", {""}}}),
     ok("help_with_other_flags", {"--image", "a", "--help"}, {{"image", {"a"}}, {"help", {""}}}),
 
-    bad("unknown_flag", {"--imgae", "a"}, "unknown flag --imgae"),
-    bad("unknown_flag_inline", {"--imgae=a"}, "unknown flag --imgae"),
-    bad("flag_name_case_matters", {"--Image", "a"}, "unknown flag --Image"),
-    bad("empty_flag_name_inline", {"--=a"}, "unknown flag --"),
+    bad("unknown_flag", {"--imgae", "a"}, "unknown flag \"--imgae\""),
+    bad("unknown_flag_inline", {"--imgae=a"}, "unknown flag \"--imgae\""),
+    bad("flag_name_case_matters", {"--Image", "a"}, "unknown flag \"--Image\""),
+    bad("empty_flag_name_inline", {"--=a"}, "unknown flag \"--\""),
+    // Issue 6 #23: a control character from the command line is escaped, never printed raw.
+    bad("control_character_in_unknown_flag", {"--a\x01" "b"}, "unknown flag \"--a\\x01b\""),
+    bad("control_character_in_stray_argument", {"a\x1b[2Jb"}, "unexpected argument \"a\\x1b[2Jb\""),
+    // Issue 6 #22: flags are taken as given; whitespace around a value is refused, naming the flag.
+    bad("leading_space", {"--image", " r.example.com/a:1"}, "--image \" r.example.com/a:1\": the value starts or ends with whitespace"),
+    bad("trailing_newline", {"--tag", "1.0\n"}, "--tag \"1.0\\x0a\": the value starts or ends with whitespace"),
+    bad("trailing_tab_inline", {"--out=a.json\t"}, "--out \"a.json\\x09\": the value starts or ends"),
+    bad("empty_registry_config", {"--registry-config", ""}, "--registry-config is empty"),
     bad("missing_value_at_end", {"--image"}, "--image needs a value: REF"),
     bad("missing_value_after_others", {"--json", "--timeout"}, "--timeout needs a value: SECONDS"),
     bad("repeated_single_flag", {"--image", "a", "--image", "b"}, "--image was given more than once"),
@@ -206,12 +218,16 @@ TEST(ClientOptionsFromFlags, Defaults) {
 }
 
 TEST(ClientOptionsFromFlags, Copied) {
-    auto options = parse({"--registry-config", "/etc/docker/config.json", "--ca-file=/etc/ssl/registry.pem",
+    const std::string config = testing::TempDir() + "options-test-config.json";
+    std::ofstream(config) << "{}";
+    const std::string ca = testing::TempDir() + "options-test-ca.pem";
+    std::ofstream(ca) << "-----BEGIN CERTIFICATE-----\n";
+    auto options = parse({"--registry-config", config, "--ca-file=" + ca,
                           "--insecure-registry", "127.0.0.1:5000", "--insecure-registry", "[::1]:5000",
                           "--insecure-registry", "127.0.0.1:5000"})
                        .client_options();
-    EXPECT_EQ(options.registry_config, std::optional<std::string>("/etc/docker/config.json"));
-    EXPECT_EQ(options.transport.ca_file, "/etc/ssl/registry.pem");
+    EXPECT_EQ(options.registry_config, std::optional<std::string>(config));
+    EXPECT_EQ(options.transport.ca_file, ca);
     EXPECT_EQ(options.transport.insecure_hosts, (std::set<std::string>{"127.0.0.1:5000", "[::1]:5000"}));
 }
 
@@ -223,15 +239,15 @@ struct TimeoutCase {
 
 class Timeout : public testing::TestWithParam<TimeoutCase> {};
 
-TEST_P(Timeout, Validated) {
+TEST_P(Timeout, ValidatedWhenParsed) {
     const auto& c = GetParam();
-    ParsedArgs parsed = parse({"--timeout", c.value});  // parsing accepts any text; validation comes here
     if (c.seconds > 0) {
-        EXPECT_EQ(parsed.client_options().transport.timeout, std::chrono::seconds(c.seconds));
+        EXPECT_EQ(parse({"--timeout", c.value}).client_options().transport.timeout, std::chrono::seconds(c.seconds));
         return;
     }
+    // Issue 6 #22: refused by parsing itself, so a tool that makes no request (--offline) refuses it too.
     try {
-        parsed.client_options();
+        parse({"--timeout", c.value});
         FAIL() << "accepted --timeout " << c.value;
     } catch (const Error& e) {
         EXPECT_EQ(e.kind(), ErrorKind::Usage);
@@ -261,7 +277,55 @@ const std::vector<TimeoutCase> timeout_cases = {
 INSTANTIATE_TEST_SUITE_P(Values, Timeout, testing::ValuesIn(timeout_cases), label_of<TimeoutCase>);
 
 TEST(ClientOptionsFromFlags, InlineEmptyTimeoutRefused) {
-    EXPECT_THROW(parse({"--timeout="}).client_options(), Error);
+    EXPECT_THROW(parse({"--timeout="}), Error);
+}
+
+// Issue 6 #22: a --registry-config that is not there, not a file or not valid is a usage error at the start,
+// not at the first 401 (and #16: a number overflow in it is exit 2, not "unexpected failure").
+TEST(ClientOptionsFromFlags, RegistryConfigIsCheckedWhenParsed) {
+    const std::string dir = testing::TempDir();
+    const std::string missing = dir + "options-test-no-such-config.json";
+    const std::string overflow = dir + "options-test-overflow.json";
+    std::ofstream(overflow) << R"({"auths": {}, "n": 1e400})";
+    const std::string duplicate = dir + "options-test-duplicate.json";
+    std::ofstream(duplicate) << R"({"auths": {}, "auths": {}})";
+    const std::string empty = dir + "options-test-empty.json";
+    std::ofstream(empty) << "\n";
+    EXPECT_NO_THROW(parse({"--registry-config", empty})) << "docker accepts an empty config file";
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {missing, "does not exist"}, {dir, "is a directory"}, {"/dev/zero", "is a device"},
+        {overflow, "number overflow"}, {duplicate, "duplicate key \"auths\""}};
+    for (const auto& [path, expected] : cases) {
+        try {
+            parse({"--registry-config", path});
+            FAIL() << "accepted --registry-config " << path;
+        } catch (const Error& e) {
+            const std::string message = e.what();
+            EXPECT_EQ(e.kind(), ErrorKind::Usage);
+            EXPECT_TRUE(message.rfind("--registry-config ", 0) == 0 || message.rfind("registry credentials file ", 0) == 0)
+                << message;
+            EXPECT_NE(message.find(path), std::string::npos) << message;
+            EXPECT_NE(message.find(expected), std::string::npos) << message;
+        }
+    }
+}
+
+// Issue 6 #18: OpenSSL would block opening a FIFO, so --ca-file must name a regular file.
+TEST(ClientOptionsFromFlags, CaFileMustBeARegularFile) {
+    const std::string fifo = testing::TempDir() + "options-test-ca-fifo";
+    ::unlink(fifo.c_str());
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    for (const auto& [path, expected] : std::vector<std::pair<std::string, std::string>>{
+             {fifo, "not a regular file"}, {testing::TempDir(), "not a regular file"},
+             {testing::TempDir() + "options-test-no-ca.pem", "the file does not exist"}}) {
+        try {
+            parse({"--ca-file", path});
+            FAIL() << "accepted --ca-file " << path;
+        } catch (const Error& e) {
+            EXPECT_EQ(std::string(e.what()).rfind("--ca-file \"" + path + "\": " + expected, 0), 0u) << e.what();
+        }
+    }
+    ::unlink(fifo.c_str());
 }
 
 // ---- help_text ----

@@ -68,7 +68,7 @@ TEST_P(PromotionListErrors, NameTheFileAndLine) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, PromotionListErrors,
     ::testing::Values(
-        BadLine{"not_json", "{oops", "not a JSON object"},
+        BadLine{"not_json", "{oops", "not valid JSON"},
         BadLine{"array", "[]", "not a JSON object"},
         BadLine{"unknown_key", R"({"source": ")" + source + R"(", "tags": "1", "force": true})", "unknown key \"force\""},
         BadLine{"both_sources", R"({"source": ")" + source + R"(", "artifact": "a.json", "tags": "1"})", "exactly one"},

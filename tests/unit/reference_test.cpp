@@ -263,7 +263,7 @@ TEST(ErrorMessages, NameTheOriginalInput) {
         FAIL();
     } catch (const Error& e) {
         std::string message = e.what();
-        EXPECT_NE(message.find("\"ubuntu\\n\""), std::string::npos) << message;
+        EXPECT_NE(message.find("\"ubuntu\\x0a\""), std::string::npos) << message;
         EXPECT_EQ(message.find('\n'), std::string::npos) << message;
     }
 }

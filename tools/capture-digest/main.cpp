@@ -28,7 +28,8 @@ const cli::ToolSpec spec{
         {"from-ko-refs", "FILE", "ko --image-refs output"},
         {"resolve", "", "no build-tool output: resolve the tag once at the registry and record its digest"},
         {"offline", "", "record the given digest without asking the registry (marked unverified)"},
-        {"force", "", "replace an existing artifact that records a different image"},
+        {"force", "", "replace an existing artifact (by default one for the same image and digest keeps its history "
+                      "and gains a capture entry; one for another image is refused)"},
     },
     "  capture-digest --image registry.example.com/team/app:build-42 --from-digest-file digest.txt\n"
     "  capture-digest --image 127.0.0.1:5000/team/app:1.0 --resolve --out image-digest.json\n"};
@@ -45,10 +46,23 @@ CapturedDigest read_source(const cli::ParsedArgs& args, const Reference& image, 
     };
     std::optional<CapturedDigest> found;
     auto take = [&](CapturedDigest d) { ++sources, found = std::move(d); };
+    // The parsers name their input by flag ("--from-jib: ..."); the message names the file too.
+    auto from_file = [&](const std::string& flag, const std::string& path, const auto& parse) {
+        std::string text = read_text_file(path, flag);
+        try {
+            take(parse(text));
+        } catch (const Error& e) {
+            std::string message = e.what();
+            if (message.rfind(flag, 0) != 0) throw;
+            throw Error(e.kind(), flag + " " + path + message.substr(flag.size()));
+        }
+    };
     if (auto d = args.value("digest")) take(digest_from_flag(*d));
-    if (auto f = args.value("from-digest-file")) take(digest_from_digest_file(read_text_file(*f, "--from-digest-file")));
+    if (auto f = args.value("from-digest-file"))
+        from_file("--from-digest-file", *f, [](const std::string& text) { return digest_from_digest_file(text); });
     for (const auto& [flag, parse] : file_sources)
-        if (auto f = args.value(flag)) take(parse(read_text_file(*f, "--" + flag), image));
+        if (auto f = args.value(flag))
+            from_file("--" + flag, *f, [&, p = parse](const std::string& text) { return p(text, image); });
     if (!found) throw std::logic_error("read_source called without a source");
     return *found;
 }
@@ -60,18 +74,36 @@ bool has_file_source(const cli::ParsedArgs& args) {
     return false;
 }
 
-// Never silently replace the record of another image.
-void guard_existing_artifact(const std::string& path, const Artifact& fresh, bool force) {
-    if (path == "-" || force || !std::filesystem::exists(path)) return;
+// Never silently replace the record of another image, nor wipe this image's history: capturing the same
+// repository and digest again keeps the artifact and adds a capture entry; a fresh artifact needs --force.
+Artifact artifact_to_write(const std::string& path, const Artifact& fresh, bool force) {
+    if (path == "-" || force || !std::filesystem::exists(path)) return fresh;
+    std::optional<Artifact> old;
     try {
-        auto old = Artifact::load(path);
-        if (old.image().repository == fresh.image().repository && old.image().digest == fresh.image().digest) return;
-        throw_usage(path + " already records " + old.image().repository + "@" + old.image().digest.str() +
-                    "; pass --force to replace it, or --out another path");
+        old = Artifact::load(path);
     } catch (const Error& e) {
-        if (e.kind() != ErrorKind::Usage || std::string(e.what()).find("--force") != std::string::npos) throw;
-        throw_usage(path + " exists and is not a valid artifact; pass --force to replace it, or --out another path");
+        if (e.kind() != ErrorKind::Usage) throw;
+        throw_usage(std::string(e.what()) + "; pass --force to replace it, or --out another path");
     }
+    const ImageInfo was = old->image(), now = fresh.image();
+    if (was.repository != now.repository || was.digest != now.digest)
+        throw_usage(path + " already records " + was.repository + "@" + was.digest.str() +
+                    "; pass --force to replace it, or --out another path");
+    nlohmann::ordered_json entry{{"step", "capture"}, {"by", current_actor()}};
+    const auto& build = fresh.json()["build"];
+    if (build.contains("source")) entry["source"] = build["source"];
+    if (!now.tag.empty()) entry["tag"] = now.tag;
+    if (!now.verified) entry["verified"] = false;
+    // An --offline capture confirmed at the registry now: the image block gains what the registry said (the
+    // digest is the same, so nothing the artifact promised changes).
+    Artifact kept = *old;
+    if (!was.verified && now.verified) {
+        nlohmann::ordered_json doc = old->json();
+        doc["image"] = fresh.json()["image"];
+        kept = Artifact::from_json(doc, path);
+    }
+    kept.append_history(std::move(entry));
+    return kept;
 }
 
 cli::ToolResult run(const cli::ParsedArgs& args) {
@@ -96,8 +128,8 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
     auto result = operations::capture(client.get(), request);
 
     std::string out = args.out_path();
-    guard_existing_artifact(out, result.artifact, args.has("force"));
-    result.artifact.save(out);
+    Artifact written = artifact_to_write(out, result.artifact, args.has("force"));
+    written.save(out);
 
     ImageInfo info = result.artifact.image();
     cli::ToolResult tool;
@@ -108,7 +140,7 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
         tool.text += "\n  platform " + p.os + "/" + p.architecture + (p.variant.empty() ? "" : "/" + p.variant) +
                      " " + p.digest;
     if (out != "-") tool.text += "\nwrote " + out;  // with --out - the artifact is stdout; this goes to stderr
-    tool.json = {{"artifact", out}, {"image", result.artifact.json()["image"]}, {"requests", result.requests}};
+    tool.json = {{"artifact", out}, {"image", written.json()["image"]}, {"requests", result.requests}};
     return tool;
 }
 

@@ -5,6 +5,7 @@
 #include "digestflow/cli/run.hpp"
 #include "digestflow/error.hpp"
 #include "digestflow/operations/promote_list.hpp"
+#include "digestflow/quote.hpp"
 #include "digestflow/text_file.hpp"
 
 using namespace digestflow;
@@ -62,18 +63,19 @@ void add_rate_limit(cli::ToolResult& tool, const registry::RegistryClient& clien
 int jobs_of(const cli::ParsedArgs& args) {
     std::string text = args.value_or("jobs", "4");
     if (text.empty() || text.size() > 3 || text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) < 1)
-        throw_usage("-j/--jobs " + text + ": give a whole number from 1 to 999");
+        throw_usage("-j/--jobs " + quote(text) + ": give a whole number from 1 to 999");
     return std::stoi(text);
 }
 
 cli::ToolResult run_list(const cli::ParsedArgs& args) {
     for (const char* flag : {"tag", "to", "source", "allow-move", "referrers"})
         if (args.has(flag)) throw_usage(std::string("--") + flag + " goes in the list file's lines with --from-list");
+    const int jobs = jobs_of(args);  // checked before any work, like every flag
     std::string path = *args.value("from-list");
     auto items = operations::parse_promotion_list(read_text_file(path, "--from-list"), path);
     registry::RegistryClient client(args.client_options());
     cli::TransferProgress progress(args.has("progress"));
-    auto outcomes = operations::promote_all(client, items, jobs_of(args), progress.callback());
+    auto outcomes = operations::promote_all(client, items, jobs, progress.callback());
     progress.finish();
 
     cli::ToolResult tool;

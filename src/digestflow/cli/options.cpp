@@ -1,8 +1,14 @@
 #include "digestflow/cli/options.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/json_input.hpp"
+#include "digestflow/quote.hpp"
+#include "digestflow/text_file.hpp"
 
 #include <algorithm>
+#include <cctype>
+
+#include <sys/stat.h>
 
 namespace digestflow::cli {
 namespace {
@@ -21,6 +27,50 @@ void append_flag_help(std::string& out, const FlagSpec& flag) {
     if (left.size() < 32) left.resize(32, ' ');
     else left += "\n" + std::string(32, ' ');
     out += left + flag.help + (flag.repeatable ? " (repeatable)" : "") + "\n";
+}
+
+// --timeout SECONDS: a whole number from 1 to 99999.
+std::chrono::seconds parse_timeout(const std::string& text) {
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 5 ||
+        std::stoi(text) == 0)
+        throw_usage("--timeout " + quote(text) + ": give a whole number of seconds, 1 or more");
+    return std::chrono::seconds(std::stoi(text));
+}
+
+bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+
+// Every value is checked as given, before any work: a flag that is never used is still wrong.
+void validate_values(const ParsedArgs& parsed, const std::string& hint) {
+    if (auto timeout = parsed.value("timeout")) parse_timeout(*timeout);
+    for (const auto& [name, values] : parsed.m_values) {
+        for (const auto& value : values) {
+            if (!value.empty() && (is_space(value.front()) || is_space(value.back())))
+                throw_usage("--" + name + " " + quote(value) +
+                            ": the value starts or ends with whitespace; flags are taken as given: remove it" +
+                            hint);
+        }
+    }
+    // OpenSSL opens --ca-file itself, blocking on a FIFO: only a regular file is handed to it.
+    if (auto ca = parsed.value("ca-file")) {
+        struct stat st {};
+        const bool exists = ::stat(ca->c_str(), &st) == 0;
+        if (!exists || !S_ISREG(st.st_mode))
+            throw_usage("--ca-file " + quote(*ca) + ": " + (exists ? "not a regular file" : "the file does not exist") +
+                        "; name a PEM file with the CA certificates");
+    }
+    if (auto config = parsed.value("registry-config")) {
+        if (config->empty()) throw_usage("--registry-config is empty: name a docker config.json or auth.json" + hint);
+        struct stat st {};
+        if (::stat(config->c_str(), &st) != 0)
+            throw_usage("--registry-config " + quote(*config) +
+                        ": the file does not exist; fix the path or log in first (docker login / podman login)");
+        // Read and parsed now, with the reader and parser the credential lookup uses, so a broken file is
+        // reported before any work rather than at the first 401. Empty is fine (docker accepts it too).
+        const std::string origin = "registry credentials file " + *config;
+        std::string text = read_text_file(*config, "--registry-config");
+        if (text.find_first_not_of(" \t\r\n") != std::string::npos)
+            parse_json_input_unordered(text, JsonInput{origin, "; fix or remove it", true});
+    }
 }
 
 }  // namespace
@@ -59,12 +109,7 @@ registry::ClientOptions ParsedArgs::client_options() const {
     options.registry_config = value("registry-config");
     options.transport.ca_file = value_or("ca-file", "");
     for (const auto& host : values("insecure-registry")) options.transport.insecure_hosts.insert(host);
-    if (auto timeout = value("timeout")) {
-        if (timeout->empty() || timeout->find_first_not_of("0123456789") != std::string::npos ||
-            timeout->size() > 5 || std::stoi(*timeout) == 0)
-            throw_usage("--timeout " + *timeout + ": give a whole number of seconds, 1 or more");
-        options.transport.timeout = std::chrono::seconds(std::stoi(*timeout));
-    }
+    if (auto timeout = value("timeout")) options.transport.timeout = parse_timeout(*timeout);
     return options;
 }
 
@@ -78,7 +123,7 @@ ParsedArgs parse_args(const ToolSpec& spec, int argc, char** argv) {
                 if (f.short_name == arg[1]) arg = "--" + f.name;
         }
         if (arg.rfind("--", 0) != 0 || arg.size() == 2)
-            throw_usage("unexpected argument \"" + arg + "\"" + hint);
+            throw_usage("unexpected argument " + quote(arg) + hint);
         std::string name = arg.substr(2);
         std::optional<std::string> inline_value;
         if (auto eq = name.find('='); eq != std::string::npos) {
@@ -86,7 +131,7 @@ ParsedArgs parse_args(const ToolSpec& spec, int argc, char** argv) {
             name = name.substr(0, eq);
         }
         const FlagSpec* flag = find_flag(spec, name);
-        if (!flag) throw_usage("unknown flag --" + name + hint);
+        if (!flag) throw_usage("unknown flag " + quote("--" + name) + hint);
         // --help and --version may repeat; with a value they fall through to the switch check below.
         if ((name == "help" || name == "version") && !inline_value) {
             parsed.m_values[name].push_back("");
@@ -105,6 +150,7 @@ ParsedArgs parse_args(const ToolSpec& spec, int argc, char** argv) {
         if (!slot.empty() && !flag->repeatable) throw_usage("--" + name + " was given more than once" + hint);
         slot.push_back(value);
     }
+    validate_values(parsed, hint);
     return parsed;
 }
 

@@ -9,8 +9,25 @@
 namespace digestflow::cli {
 namespace {
 
+// Last line of defence: whatever a message carries, stderr gets one line with no control characters.
+std::string printable(const std::string& message) {
+    std::string out;
+    for (char c : message) {
+        auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7F) {
+            const char* hex = "0123456789abcdef";
+            out += "\\x";
+            out += hex[byte >> 4];
+            out += hex[byte & 0xF];
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 int report_failure(const ToolSpec& spec, bool json, int code, const std::string& message) {
-    std::cerr << spec.name << ": error: " << message << "\n";
+    std::cerr << spec.name << ": error: " << printable(message) << "\n";
     if (json) {
         // Requests made before the failure, by any client (0 when none existed yet).
         nlohmann::ordered_json doc{{"tool", spec.name}, {"exitCode", code}, {"error", message},

@@ -1,8 +1,10 @@
 #include "digestflow/operations/capture.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/json_input.hpp"
 #include "digestflow/media_types.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace digestflow::operations {
@@ -40,8 +42,13 @@ std::vector<PlatformEntry> platforms_of(const Manifest& index) {
 // What a blob is, judged from its JSON: a manifest, an image config, or neither (a layer).
 enum class BlobKind { Manifest, Config, Other };
 BlobKind classify_blob(const std::string& bytes) {
-    auto doc = nlohmann::json::parse(bytes, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return BlobKind::Other;
+    nlohmann::json doc;
+    try {
+        doc = parse_json_input_unordered(bytes, JsonInput{"blob", "", false});  // depth-bounded: a blob is anything
+    } catch (const Error&) {
+        return BlobKind::Other;
+    }
+    if (!doc.is_object()) return BlobKind::Other;
     if (doc.contains("manifests") || doc.contains("layers")) return BlobKind::Manifest;
     if (doc.contains("rootfs") || doc.contains("architecture") || doc.contains("os")) return BlobKind::Config;
     return BlobKind::Other;
@@ -80,6 +87,20 @@ registry::FetchedManifest fetch_given_manifest(registry::RegistryClient& client,
     return *fetched;
 }
 
+// A source that listed the index and then its platform images (ko multi-platform refs): every later digest
+// must be a child of the index, or the file held several images and nothing tells which one is meant.
+void check_platform_digests(const CapturedDigest& given, const Reference& image, const Manifest& fetched) {
+    for (const auto& digest : given.platform_digests) {
+        bool child = fetched.is_index() && std::any_of(fetched.manifests.begin(), fetched.manifests.end(),
+                                                       [&](const auto& m) { return m.digest == digest; });
+        if (!child)
+            throw_usage("the " + given.source + " source lists several digests for " + image.repository() + ": " +
+                        given.digest.str() + " first, then " + digest.str() + ", which " +
+                        (fetched.is_index() ? "is not one of its platforms" : "it cannot contain (it is no index)") +
+                        "; pass the file of one build, or the digest with --digest");
+    }
+}
+
 }  // namespace
 
 nlohmann::ordered_json build_facts_from_environment() {
@@ -102,7 +123,7 @@ CaptureResult capture(registry::RegistryClient* client, const CaptureRequest& re
         if (given && given->digest != *image.digest)
             throw_usage("--image " + image.str() + " carries digest " + image.digest->str() + " but the " +
                         given->source + " source says " + given->digest.str() + "; give one digest");
-        if (!given) given = CapturedDigest{*image.digest, "reference", {}, {}, {}};
+        if (!given) given = CapturedDigest{*image.digest, "reference", {}, {}, {}, {}};
     }
     if (given && given->config_digest && *given->config_digest == given->digest) refuse_image_id(image, given->digest);
 
@@ -116,6 +137,10 @@ CaptureResult capture(registry::RegistryClient* client, const CaptureRequest& re
 
     if (request.offline) {
         if (!given) throw_usage("--offline needs a digest source (--digest or a build-tool file); --resolve asks the registry");
+        if (!given->platform_digests.empty())
+            throw_usage("the " + given->source + " source lists " + std::to_string(given->platform_digests.size() + 1) +
+                        " digests for " + image.repository() + "; only the registry can confirm the first is the index "
+                        "of the others: capture without --offline, or pass --digest");
         ImageInfo info = info_for(given->digest);
         info.verified = false;
         info.media_type = given->media_type.value_or("");
@@ -135,6 +160,7 @@ CaptureResult capture(registry::RegistryClient* client, const CaptureRequest& re
     if (given && given->media_type && *given->media_type != fetched->media_type)
         throw_usage("the " + given->source + " source says " + given->digest.str() + " is a " + *given->media_type +
                     " but the registry serves a " + fetched->media_type);
+    if (given) check_platform_digests(*given, image, fetched->parsed);
     ImageInfo info = info_for(fetched->digest);
     info.media_type = fetched->media_type;
     info.size = static_cast<std::int64_t>(fetched->bytes.size());

@@ -7,6 +7,7 @@
 #include "digestflow/registry/request_counter.hpp"
 
 #include "digestflow/media_types.hpp"
+#include "digestflow/quote.hpp"
 
 #include <map>
 #include <set>
@@ -176,13 +177,13 @@ std::vector<Reference> promotion_destinations(const Reference& source, const std
     std::vector<Reference> out;
     for (const auto& tag : tags) {
         if (!is_valid_tag(tag))
-            throw_usage("tag \"" + tag + "\" is not valid (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')");
+            throw_usage("tag " + quote(tag) + " is not valid (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')");
         out.push_back(source.with_tag(tag));
     }
     for (const auto& text : to) {
         Reference destination = Reference::parse(text);
         if (destination.digest)
-            throw_usage("destination " + text + " carries a digest: name a repository and optionally a tag");
+            throw_usage("destination " + quote(text) + " carries a digest: name a repository and optionally a tag");
         out.push_back(destination);
     }
     if (out.empty()) throw_usage("name at least one destination: a tag (--tag) or a repository (--to REPO[:TAG])");

@@ -1,6 +1,8 @@
 #include "digestflow/operations/promote_list.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/json_input.hpp"
+#include "digestflow/quote.hpp"
 #include "digestflow/registry/request_counter.hpp"
 
 #include <nlohmann/json.hpp>
@@ -45,11 +47,12 @@ std::vector<ListItem> parse_promotion_list(const std::string& text, const std::s
         auto first = raw.find_first_not_of(" \t\r");
         if (first == std::string::npos || raw[first] == '#') continue;
         std::string where = origin + ":" + std::to_string(number);
-        auto line = nlohmann::json::parse(raw, nullptr, false);
-        if (line.is_discarded() || !line.is_object()) throw_usage(where + ": not a JSON object");
+        const std::string fix = " (one JSON object per line: {\"artifact\": PATH, \"tags\": [...]})";
+        auto line = parse_json_input_unordered(raw, JsonInput{where, fix, false});
+        if (!line.is_object()) throw_usage(where + ": not a JSON object" + fix);
         for (const auto& [key, value] : line.items()) {
             static const std::set<std::string> known{"artifact", "source", "tags", "tag", "to", "allowMove", "referrers"};
-            if (!known.count(key)) throw_usage(where + ": unknown key \"" + key + "\"");
+            if (!known.count(key)) throw_usage(where + ": unknown key " + quote(key));
         }
         ListItem item;
         item.line = number;

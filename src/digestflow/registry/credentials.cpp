@@ -3,6 +3,8 @@
 #include "digestflow/registry/credentials.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/json_input.hpp"
+#include "digestflow/text_file.hpp"
 
 #include <Poco/Exception.h>
 #include <Poco/Pipe.h>
@@ -40,6 +42,8 @@ const std::vector<std::string> k_docker_hub_hosts = {"index.docker.io", "registr
 constexpr std::chrono::seconds k_helper_timeout{60};
 // Helper output beyond this is dropped; a real answer is a few hundred bytes.
 constexpr std::size_t k_helper_output_cap = 1 << 20;
+// A config.json is a few KiB; /dev/zero or a log passed by mistake must not grow without bound.
+constexpr std::size_t k_config_file_cap = 4 << 20;
 
 std::string getenv_string(const char* name) {
     const char* value = std::getenv(name);
@@ -351,11 +355,15 @@ std::optional<Credentials> run_helper(const std::string& helper, const std::stri
                    std::to_string(result.exit_code) + "): " + message + "; check the helper's login state");
     }
 
+    if (result.out.size() >= k_helper_output_cap) {
+        throw_auth("credential helper " + program + where + " wrote more than " + std::to_string(k_helper_output_cap) +
+                   " bytes for " + server_url + "; a real answer is a few hundred bytes: check the helper");
+    }
     // The output carries the secret, so parse errors never quote it.
     json answer;
     try {
-        answer = json::parse(result.out);
-    } catch (const json::parse_error&) {
+        answer = parse_json_input_unordered(result.out, JsonInput{"credential helper " + program, "", true});
+    } catch (const Error&) {
         throw_auth("credential helper " + program + where + " returned output that is not JSON for " + server_url +
                    "; run `printf %s " + server_url + " | " + program + " get` to inspect it");
     }
@@ -402,28 +410,16 @@ std::optional<json> load_config(const std::string& path, const std::string& name
         throw_usage("registry credentials file " + path + " (from " + named_by +
                     ") does not exist; fix the path or log in first");
     }
-    if (fs::is_directory(status)) {
-        throw_usage("registry credentials file " + path + " is a directory; name the config.json or auth.json inside it");
-    }
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (!in) {
-        throw_usage("cannot read registry credentials file " + path + "; check its permissions");
-    }
-    const std::string content = text.str();
+    // The shared reader: regular files only (a FIFO never blocks), bounded, read errors reported.
+    InputFileOptions options;
+    options.max_bytes = k_config_file_cap;
+    const std::string content = read_text_file(path, "registry credentials file", options);
     // docker accepts an empty config file; so do we.
     if (content.find_first_not_of(" \t\r\n") == std::string::npos) {
         return json::object();
     }
-    json doc;
-    try {
-        doc = json::parse(content);
-    } catch (const json::parse_error& e) {
-        // The parser's own message may quote file content (possibly a secret); report only the position.
-        throw_usage("registry credentials file " + path + " is not valid JSON (error at byte " +
-                    std::to_string(e.byte) + "); fix or remove it");
-    }
+    // secret: the file holds passwords, so a parse error gives the position only.
+    json doc = parse_json_input_unordered(content, JsonInput{"registry credentials file " + path, "; fix or remove it", true});
     if (!doc.is_object()) {
         throw_usage("registry credentials file " + path + " is not a JSON object; fix or remove it");
     }
