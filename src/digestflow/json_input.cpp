@@ -115,4 +115,20 @@ nlohmann::json parse_json_input_unordered(std::string_view text, const JsonInput
     return parse<nlohmann::json>(text, input);
 }
 
+std::optional<nlohmann::json> try_parse_json(std::string_view text) {
+    try {
+        return parse_json_input_unordered(text, JsonInput{"answer", "", true});
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+std::optional<nlohmann::ordered_json> try_parse_ordered_json(std::string_view text) {
+    try {
+        return parse_json_input(text, JsonInput{"answer", "", true});
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
 } // namespace digestflow

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,5 +27,10 @@ struct JsonInput {
 // a NUL byte, or anything after the document.
 nlohmann::ordered_json parse_json_input(std::string_view text, const JsonInput& input);
 nlohmann::json parse_json_input_unordered(std::string_view text, const JsonInput& input);
+
+// The same rules for answers from a registry or token server, whose faults are not bad input: nullopt for
+// anything the functions above refuse (the caller says what was wrong with the answer).
+std::optional<nlohmann::json> try_parse_json(std::string_view text);
+std::optional<nlohmann::ordered_json> try_parse_ordered_json(std::string_view text);
 
 } // namespace digestflow

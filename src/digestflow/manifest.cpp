@@ -1,6 +1,7 @@
 #include "digestflow/manifest.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/json_input.hpp"
 #include "digestflow/media_types.hpp"
 #include "digestflow/quote.hpp"
 
@@ -84,8 +85,16 @@ Manifest parse_manifest(std::string_view bytes, std::string_view content_type, c
     if (media_types::is_schema1(header_type))
         throw_usage(what + " is a Docker schema1 manifest (" + header_type +
                     "), which is deprecated and not supported: push the image again with a current client");
-    json doc = json::parse(bytes, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) throw_usage(what + ": the manifest is not a JSON object");
+    // Registries serve what was pushed to them: the same strict rules as for any input (depth, duplicate keys).
+    json doc;
+    try {
+        doc = parse_json_input_unordered(bytes, JsonInput{what, ""});
+    } catch (const Error& e) {
+        std::string detail = e.what();
+        if (detail.rfind(what + ": ", 0) == 0) detail.erase(0, what.size() + 2);
+        throw_usage(what + ": the manifest is not a JSON object: " + detail);
+    }
+    if (!doc.is_object()) throw_usage(what + ": the manifest is not a JSON object");
     if (doc.contains("schemaVersion") && doc["schemaVersion"] == 1)
         throw_usage(what + " is a Docker schema1 manifest, which is deprecated and not supported: push the image "
                            "again with a current client");

@@ -1,5 +1,7 @@
 #include "digestflow/referrers.hpp"
 
+#include "digestflow/json_input.hpp"
+
 #include "digestflow/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -17,10 +19,10 @@ std::string tag_safe(std::string text, std::size_t limit) {
 }
 
 nlohmann::ordered_json parse_index(const std::string& bytes, const char* which) {
-    auto doc = nlohmann::ordered_json::parse(bytes, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object() || !doc.contains("manifests") || !doc["manifests"].is_array())
+    auto doc = try_parse_ordered_json(bytes);
+    if (!doc || !doc->is_object() || !doc->contains("manifests") || !(*doc)["manifests"].is_array())
         throw_usage(std::string("the ") + which + " referrers index is not an image index");
-    return doc;
+    return *doc;
 }
 
 }  // namespace
@@ -51,10 +53,10 @@ bool refers_to(const Manifest& referrer, const Digest& subject) {
 }
 
 bool refers_to(std::string_view referrer_bytes, const Digest& subject) {
-    auto doc = nlohmann::json::parse(referrer_bytes, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return false;
-    auto named = doc.find("subject");
-    if (named == doc.end() || !named->is_object()) return false;
+    auto doc = try_parse_json(referrer_bytes);
+    if (!doc || !doc->is_object()) return false;
+    auto named = doc->find("subject");
+    if (named == doc->end() || !named->is_object()) return false;
     auto digest = named->find("digest");
     if (digest == named->end() || !digest->is_string() || !Digest::is_valid(digest->get<std::string>()))
         return false;

@@ -114,3 +114,20 @@ TEST(JsonInput, QuotedTokensAreEscaped) {
 
 } // namespace
 } // namespace digestflow
+
+namespace digestflow {
+namespace {
+
+// Registry and token-server answers: the same rules, without an error of the Usage kind.
+TEST(TryParseJson, RegistryAnswersGetTheSameRules) {
+    EXPECT_TRUE(try_parse_json(R"({"token":"t"})"));
+    EXPECT_TRUE(try_parse_ordered_json(R"({"manifests":[]})"));
+    EXPECT_FALSE(try_parse_json(std::string(100000, '[') + std::string(100000, ']'))) << "deep nesting";
+    EXPECT_FALSE(try_parse_json(R"({"token":"a","token":"b"})")) << "duplicate key";
+    EXPECT_FALSE(try_parse_ordered_json(std::string("{}\0junk", 7))) << "NUL and trailing bytes";
+    EXPECT_FALSE(try_parse_json(R"({"expires_in":1e400})")) << "number overflow";
+    EXPECT_FALSE(try_parse_json("<html>"));
+}
+
+}  // namespace
+}  // namespace digestflow

@@ -590,3 +590,24 @@ TEST(ManifestMediaType, ErrorsUseTheGivenName) {
 
 }  // namespace
 }  // namespace digestflow
+
+namespace digestflow {
+namespace {
+
+// What a registry serves is parsed by the same strict rules as any input: a deep or ambiguous manifest is
+// refused as invalid, never crashes the tool or lets two readers see two different documents.
+TEST(ManifestStrictJson, DeepAndAmbiguousManifestsAreRefused) {
+    std::string deep = R"({"schemaVersion":2,"x":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+    EXPECT_THROW(parse_manifest(deep, "", "deep"), Error);
+    std::string twice = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[],"manifests":[]})";
+    try {
+        parse_manifest(twice, "", "twice");
+        FAIL() << "a manifest with a key given twice was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::Usage);
+        EXPECT_NE(std::string(e.what()).find("manifests"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
+}  // namespace digestflow

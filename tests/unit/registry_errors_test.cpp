@@ -233,3 +233,14 @@ TEST(ThrowForMessage, ReadsAsOneSentence) {
 
 }  // namespace
 }  // namespace digestflow::registry
+
+namespace digestflow::registry {
+namespace {
+
+TEST(ParseErrorsHostile, DeepOrAmbiguousBodiesYieldNoEntries) {
+    EXPECT_TRUE(parse_registry_errors(std::string(100000, '[') + std::string(100000, ']')).empty());
+    EXPECT_TRUE(parse_registry_errors(R"({"errors":[{"code":"A"}],"errors":[{"code":"B"}]})").empty());
+}
+
+}  // namespace
+}  // namespace digestflow::registry

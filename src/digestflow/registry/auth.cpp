@@ -1,6 +1,7 @@
 #include "digestflow/registry/auth.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/json_input.hpp"
 #include "digestflow/registry/registry_errors.hpp"
 
 #include <Poco/Base64Encoder.h>
@@ -186,9 +187,10 @@ Authenticator::Token Authenticator::fetch_token(const std::string& registry, con
                    describe_registry_answer(response) + ")");
     if (response.status != 200) throw_for_response(response, "requesting a token for " + registry + " from " + realm_parts.authority());
 
-    auto doc = nlohmann::json::parse(response.body, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object())
+    auto parsed = try_parse_json(response.body);
+    if (!parsed || !parsed->is_object())
         throw_registry("token server " + realm_parts.authority() + " answered with something that is not JSON");
+    const nlohmann::json& doc = *parsed;
     std::string value;
     if (doc.contains("access_token") && doc["access_token"].is_string()) value = doc["access_token"];
     if (value.empty() && doc.contains("token") && doc["token"].is_string()) value = doc["token"];

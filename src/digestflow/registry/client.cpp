@@ -1,6 +1,7 @@
 #include "digestflow/registry/client.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/json_input.hpp"
 #include "digestflow/media_types.hpp"
 #include "digestflow/referrers.hpp"
 #include "digestflow/registry/registry_errors.hpp"
@@ -213,9 +214,10 @@ std::optional<RegistryClient::Referrers> RegistryClient::get_referrers(const Ref
             return Referrers{std::move(fallback->bytes), false};
         }
         if (!is_success(response.status)) throw_for_response(response, action);
-        auto doc = nlohmann::ordered_json::parse(response.body, nullptr, false);
-        if (doc.is_discarded() || !doc.is_object() || !doc.contains("manifests") || !doc["manifests"].is_array())
+        auto parsed = try_parse_ordered_json(response.body);
+        if (!parsed || !parsed->is_object() || !parsed->contains("manifests") || !(*parsed)["manifests"].is_array())
             throw_registry(action + ": page " + std::to_string(page) + " of the referrers API is not an image index");
+        nlohmann::ordered_json& doc = *parsed;
         auto next = next_page_url(response.url, response.headers);
         if (page == 1 && !next) return Referrers{std::move(response.body), true};
         if (page == 1) combined = doc;

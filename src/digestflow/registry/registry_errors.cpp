@@ -1,6 +1,7 @@
 #include "digestflow/registry/registry_errors.hpp"
 
 #include "digestflow/error.hpp"
+#include "digestflow/json_input.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -8,8 +9,10 @@ namespace digestflow::registry {
 
 std::vector<RegistryErrorEntry> parse_registry_errors(const std::string& body) {
     std::vector<RegistryErrorEntry> entries;
-    auto doc = nlohmann::json::parse(body, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object() || !doc.contains("errors") || !doc["errors"].is_array())
+    auto parsed = try_parse_json(body);
+    if (!parsed) return entries;
+    const nlohmann::json& doc = *parsed;
+    if (!doc.is_object() || !doc.contains("errors") || !doc["errors"].is_array())
         return entries;
     for (const auto& item : doc["errors"]) {
         if (!item.is_object()) continue;
