@@ -86,7 +86,9 @@ const std::vector<FlagSpec>& common_flags() {
          "then containers auth.json)"},
         {"insecure-registry", "HOST[:PORT]", "allow plain HTTP or unverified TLS for this registry", true},
         {"ca-file", "PATH", "extra CA certificates (PEM) to trust for registry TLS"},
-        {"timeout", "SECONDS", "per-request network timeout (default: 30)"},
+        {"timeout", "SECONDS",
+         "longest time one request may take, connect to last byte; a streamed blob may run longer while bytes "
+         "keep moving (default: 30)"},
         {"help", "", "show this help and exit"},
         {"version", "", "print the version and exit"},
     };
