@@ -28,6 +28,12 @@ bool is_schema1(std::string_view media_type) {
 
 bool is_known_manifest(std::string_view media_type) { return is_index(media_type) || is_image_manifest(media_type); }
 
+bool is_non_distributable_layer(std::string_view media_type) {
+    // The OCI types (.v1.tar, +gzip, +zstd) share one prefix; deprecated in image-spec 1.1 but still served.
+    return media_type == "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" ||
+           media_type.rfind("application/vnd.oci.image.layer.nondistributable.", 0) == 0;
+}
+
 std::string strip_parameters(std::string_view content_type) {
     auto end = content_type.find(';');
     std::string_view type = content_type.substr(0, end);

@@ -23,6 +23,9 @@ bool is_index(std::string_view media_type);
 bool is_image_manifest(std::string_view media_type);
 bool is_schema1(std::string_view media_type);
 bool is_known_manifest(std::string_view media_type);  // index or image manifest
+// Layers a registry does not hold (Windows base layers: Docker "foreign" layers, OCI non-distributable
+// layers): clients fetch them from their `urls`, and copies leave them where they are.
+bool is_non_distributable_layer(std::string_view media_type);
 // Content-Type without parameters ("; charset=...") and surrounding spaces.
 std::string strip_parameters(std::string_view content_type);
 

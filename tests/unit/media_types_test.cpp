@@ -102,6 +102,34 @@ const std::vector<StripCase> strip_cases = {
 
 INSTANTIATE_TEST_SUITE_P(Cases, Strip, testing::ValuesIn(strip_cases), label_of<StripCase>);
 
+// ---- non-distributable layers ----
+
+struct LayerCase {
+    std::string label;
+    std::string type;
+    bool non_distributable;
+};
+
+class NonDistributable : public testing::TestWithParam<LayerCase> {};
+
+TEST_P(NonDistributable, OnlyForeignAndNondistributableTypes) {
+    EXPECT_EQ(is_non_distributable_layer(GetParam().type), GetParam().non_distributable);
+}
+
+const std::vector<LayerCase> layer_cases = {
+    {"docker_foreign", "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", true},
+    {"oci_nondistributable_tar", "application/vnd.oci.image.layer.nondistributable.v1.tar", true},
+    {"oci_nondistributable_gzip", "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", true},
+    {"oci_nondistributable_zstd", "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd", true},
+    {"docker_layer", "application/vnd.docker.image.rootfs.diff.tar.gzip", false},
+    {"oci_layer", "application/vnd.oci.image.layer.v1.tar+gzip", false},
+    {"oci_config", std::string(oci_config), false},
+    {"empty", "", false},
+    {"prefix_only", "application/vnd.oci.image.layer.nondistributable", false},
+};
+
+INSTANTIATE_TEST_SUITE_P(Cases, NonDistributable, testing::ValuesIn(layer_cases), label_of<LayerCase>);
+
 // ---- Accept header ----
 
 std::vector<std::string> split_accept(const std::string& header) {

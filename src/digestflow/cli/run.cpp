@@ -8,10 +8,13 @@
 namespace digestflow::cli {
 namespace {
 
-int report_failure(const ToolSpec& spec, bool json, int code, const std::string& message) {
+int report_failure(const ToolSpec& spec, bool json, int code, const std::string& message,
+                   const nlohmann::ordered_json* details = nullptr) {
     std::cerr << spec.name << ": error: " << message << "\n";
     if (json) {
         nlohmann::ordered_json doc{{"tool", spec.name}, {"exitCode", code}, {"error", message}};
+        if (details)  // what the tool did before it failed (ReportedError)
+            for (auto& [key, value] : details->items()) doc[key] = value;
         std::cout << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     }
     return code;
@@ -45,6 +48,8 @@ int run_tool(const ToolSpec& spec, int argc, char** argv, const ToolBody& body) 
             if (result.text.back() != '\n') std::cout << "\n";
         }
         return result.exit_code;
+    } catch (const ReportedError& e) {
+        return report_failure(spec, json, exit_code_for(e.kind()), e.what(), &e.details());
     } catch (const Error& e) {
         return report_failure(spec, json, exit_code_for(e.kind()), e.what());
     } catch (const std::exception& e) {
