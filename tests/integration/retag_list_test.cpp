@@ -99,6 +99,27 @@ TEST_F(RetagList, ABadLineStopsEverythingBeforeAnyWrite) {
     EXPECT_NE(skopeo_inspect_raw(first->host() + "/team/app:never-written", plain).exit_code, 0);
 }
 
+// Two lines for one destination tag would race under -j N (both "ok", the tag holding either digest): the
+// list is refused before anything is written, naming both lines. Destinations compare normalised.
+TEST_F(RetagList, ADestinationNamedOnTwoLinesIsRefusedBeforeAnyWrite) {
+    Buildah buildah;
+    buildah.build_scratch_image("other", ScratchImage{{{"hello.txt", "another build\n"}}});
+    std::string other = buildah.push("other", first->host() + "/team/app:build-2", plain);
+    std::string list = work.file("list.jsonl");
+    write_text_file(list, R"({"source": ")" + source() + R"(", "tags": ["dup-free"]})" "\n" +
+                              R"({"source": ")" + source() + R"(", "tags": ["dup-race"]})" "\n" +
+                              "# the same tag again, spelled as a destination of another digest\n" +
+                              R"({"source": ")" + first->host() + "/team/app@" + other + R"(", "to": ")" + first->host() +
+                              R"(/team/app:dup-race"})" "\n");
+    auto run = run_tool("retag", {"--from-list", list, "-j", "2"});
+    EXPECT_EQ(run.exit_code, 2) << run.describe();
+    EXPECT_NE(run.stderr_text.find(list + ":4"), std::string::npos) << run.stderr_text;
+    EXPECT_NE(run.stderr_text.find(list + ":2"), std::string::npos) << run.stderr_text;
+    EXPECT_NE(run.stderr_text.find(first->host() + "/team/app:dup-race"), std::string::npos) << run.stderr_text;
+    for (const char* tag : {"dup-free", "dup-race"})
+        EXPECT_NE(skopeo_inspect_raw(first->host() + "/team/app:" + tag, plain).exit_code, 0) << tag << " was written";
+}
+
 TEST_F(RetagList, TooManyRequestsIsWaitedOutAndReported) {
     CountingProxy proxy(first->host());
     std::atomic<int> refused{0};
