@@ -145,6 +145,8 @@ TEST_F(Retag, AnotherRepositoryMountsBlobsInsteadOfUploading) {
     auto out = json_output(run);
     EXPECT_EQ(out["blobs"]["mounted"], 2);
     EXPECT_EQ(out["blobs"]["uploaded"], 0);
+    // GET, HEAD guard, HEAD digest in the destination, 2 mounts, PUT by digest, PUT the tag (README's table).
+    EXPECT_EQ(out["requests"], 7);
     EXPECT_EQ(served_digest(source->host() + "/prod/app:1.0", plain), image_digest);
     for (const auto& r : our_requests(*source, log_start)) {
         EXPECT_FALSE(r.method == "PATCH" || (r.method == "PUT" && r.path().find("/blobs/uploads/") != std::string::npos))
