@@ -120,6 +120,35 @@ TEST_F(RetagList, ADestinationNamedOnTwoLinesIsRefusedBeforeAnyWrite) {
         EXPECT_NE(skopeo_inspect_raw(first->host() + "/team/app:" + tag, plain).exit_code, 0) << tag << " was written";
 }
 
+// A list item that fails after writing some tags still gets its history entry for those (with the moved
+// tag's previous digest), and its --json item says which were written.
+TEST_F(RetagList, AFailedItemStillRecordsWhatItWrote) {
+    CountingProxy proxy(first->host());
+    Buildah buildah;
+    buildah.build_scratch_image("earlier", ScratchImage{{{"hello.txt", "an earlier release\n"}}});
+    std::string earlier = buildah.push("earlier", first->host() + "/team/app:item-moved", plain);
+    std::string artifact = work.file("image-digest.json");
+    ASSERT_EQ(run_tool("capture-digest", {"--image", proxy.host() + "/team/app@" + digest, "--out", artifact}).exit_code, 0);
+    proxy.set_fault([](const RequestLine& request) -> std::optional<std::string> {
+        if (request.method != "PUT" || request.path != "/v2/team/app/manifests/item-fails") return std::nullopt;
+        return std::string("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+    });
+    write_text_file(work.file("list.jsonl"), R"({"artifact": ")" + artifact +
+                                                 R"(", "tags": ["item-moved", "item-fails"], "allowMove": true})" "\n");
+    auto run = run_tool("retag", {"--from-list", work.file("list.jsonl"), "--json"});
+    EXPECT_EQ(run.exit_code, 4) << run.describe();
+    auto item = json_output(run)["items"][0];
+    EXPECT_EQ(item["exitCode"], 4) << item.dump();
+    EXPECT_EQ(item["destinations"][0]["previous"], earlier) << item.dump();
+    EXPECT_EQ(item["destinations"][0]["written"], true) << item.dump();
+    EXPECT_EQ(item["destinations"][1]["failed"], true) << item.dump();
+    auto last = nlohmann::json::parse(read_text_file(artifact))["history"].back();
+    EXPECT_EQ(last["step"], "retag");
+    EXPECT_EQ(last["to"], nlohmann::json::array({proxy.host() + "/team/app:item-moved"}));
+    EXPECT_EQ(last["previous"][proxy.host() + "/team/app:item-moved"], earlier);
+    EXPECT_EQ(last["notWritten"], nlohmann::json::array({proxy.host() + "/team/app:item-fails"}));
+}
+
 TEST_F(RetagList, TooManyRequestsIsWaitedOutAndReported) {
     CountingProxy proxy(first->host());
     std::atomic<int> refused{0};
