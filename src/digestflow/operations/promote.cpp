@@ -74,8 +74,7 @@ void stream_blob(RegistryClient& client, const Reference& from, const Reference&
             if (!found) throw_registry("blob " + blob.digest.str() + " is missing from " + from.repository());
             if (bytes != blob.size)
                 throw_registry(from.domain + " sent " + std::to_string(bytes) + " bytes of " + what + ", not the " +
-                               std::to_string(blob.size) + " its descriptor declares (the download broke off); "
-                               "nothing was stored");
+                               std::to_string(blob.size) + " its descriptor declares; refusing it (nothing was stored)");
             Digest received = hasher->finish();
             if (received != blob.digest)
                 throw_check_failed(what + " hashed to " + received.str() +
@@ -392,6 +391,12 @@ PromoteResult promote(RegistryClient& client, const PromoteRequest& request, con
         if (current) current->failed = true;
         result.error = e.what();
         throw PromoteFailure(e, std::move(result));
+    } catch (const std::exception& e) {
+        // Whatever went wrong, what was written is still to be recorded.
+        Error unexpected(ErrorKind::Registry, std::string("unexpected failure: ") + e.what());
+        if (current) current->failed = true;
+        result.error = unexpected.what();
+        throw PromoteFailure(unexpected, std::move(result));
     }
     return result;
 }
