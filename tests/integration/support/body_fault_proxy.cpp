@@ -5,18 +5,21 @@
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerConnection.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/StreamCopier.h>
 
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+
+#include <sys/socket.h>
 
 namespace digestflow::testsupport {
 namespace {
@@ -140,23 +143,86 @@ void ForwardingHandler::handleRequest(Poco::Net::HTTPServerRequest& request,
     }
 }
 
+// HTTP methods are upper-case tokens; a TLS ClientHello starts with 0x16.
+bool starts_with_http(Poco::Net::StreamSocket& socket) {
+    char first = 0;
+    return socket.poll(Poco::Timespan(5, 0), Poco::Net::Socket::SELECT_READ) &&
+           socket.receiveBytes(&first, 1, MSG_PEEK) == 1 && std::isupper(static_cast<unsigned char>(first));
+}
+
+// A client probing for HTTPS sent a ClientHello, which an HTTP parser may sit on until its timeout. Answer
+// as a plain-HTTP registry does (an HTTP 400, which is no ServerHello), so the client falls back to HTTP.
+// The hello is read first: closing with unread bytes would reset the connection before the answer arrives.
+void refuse_non_http(Poco::Net::StreamSocket& socket) {
+    try {
+        char hello[16 * 1024];
+        socket.receiveBytes(hello, static_cast<int>(sizeof hello));
+        const std::string answer = "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        socket.sendBytes(answer.data(), static_cast<int>(answer.size()));
+        socket.shutdownSend();
+        while (socket.poll(Poco::Timespan(5, 0), Poco::Net::Socket::SELECT_READ) &&
+               socket.receiveBytes(hello, static_cast<int>(sizeof hello)) > 0) {
+        }
+    } catch (const std::exception&) {
+    }
+    socket.close();
+}
+
 } // namespace
 
 BodyFaultProxy::BodyFaultProxy(const std::string& upstream_host)
-    : m_shared(std::make_shared<Shared>()), m_faulted(std::make_shared<std::atomic<int>>(0)) {
+    : m_shared(std::make_shared<Shared>()), m_faulted(std::make_shared<std::atomic<int>>(0)),
+      m_listener(std::make_unique<Poco::Net::ServerSocket>(Poco::Net::SocketAddress("127.0.0.1", 0))) {
     m_shared->upstream = upstream_host;
     m_shared->faulted = m_faulted;
-    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-    m_port = socket.address().port();
-    auto* params = new Poco::Net::HTTPServerParams;
-    params->setKeepAlive(true);
-    params->setMaxThreads(16);
-    m_server = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(m_shared), socket, params);
-    m_server->start();
+    m_port = m_listener->address().port();
+    m_acceptor = std::thread([this] { accept_loop(); });
 }
 
 BodyFaultProxy::~BodyFaultProxy() {
-    m_server->stopAll(true);
+    m_stopping = true;
+    m_acceptor.join();
+    std::lock_guard lock(m_connections_mutex);
+    for (auto& socket : m_sockets) {
+        try {
+            socket.shutdown(); // ends a connection waiting for its next request
+        } catch (const std::exception&) {
+        }
+    }
+    for (auto& thread : m_connections) {
+        thread.join();
+    }
+}
+
+void BodyFaultProxy::accept_loop() {
+    Poco::Net::HTTPServerParams::Ptr params(new Poco::Net::HTTPServerParams);
+    params->setKeepAlive(true);
+    Poco::Net::HTTPRequestHandlerFactory::Ptr factory(new HandlerFactory(m_shared));
+    while (!m_stopping) {
+        try {
+            if (!m_listener->poll(Poco::Timespan(0, 100 * 1000), Poco::Net::Socket::SELECT_READ)) {
+                continue;
+            }
+            Poco::Net::StreamSocket client = m_listener->acceptConnection();
+            std::lock_guard lock(m_connections_mutex);
+            m_sockets.push_back(client);
+            m_connections.emplace_back([client, params, factory] {
+                Poco::Net::StreamSocket socket(client);
+                if (!starts_with_http(socket)) {
+                    refuse_non_http(socket);
+                    return;
+                }
+                try {
+                    Poco::Net::HTTPServerConnection connection(socket, params, factory);
+                    connection.run();
+                } catch (const std::exception&) {
+                    // Either side reset the connection (a CutMidBody fault does): it just ends.
+                }
+            });
+        } catch (const std::exception&) {
+            // A client that vanished between poll and accept: keep listening.
+        }
+    }
 }
 
 std::string BodyFaultProxy::host() const {

@@ -5,9 +5,12 @@
 #include <memory>
 #include <string>
 
-namespace Poco::Net {
-class HTTPServer;
-}
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
+
+#include <mutex>
+#include <thread>
+#include <vector>
 
 namespace digestflow::testsupport {
 
@@ -27,7 +30,8 @@ using BodyFaultHook = std::function<BodyFault(const std::string& method, const s
 // shorter than the blob, a download that breaks off. Unlike CountingProxy (whose hook replaces a response)
 // it forwards the upstream's own answer and alters it. Each request is forwarded on its own upstream
 // connection; bodies are buffered whole (test blobs are small). The Host header is forwarded as sent, so
-// the upstream's Location headers point back at the proxy.
+// the upstream's Location headers point back at the proxy. A connection that does not start with an HTTP
+// method (a client probing for HTTPS) is closed at once, so the client falls back to plain HTTP.
 class BodyFaultProxy {
   public:
     explicit BodyFaultProxy(const std::string& upstream_host);
@@ -44,9 +48,16 @@ class BodyFaultProxy {
 
   private:
     std::shared_ptr<Shared> m_shared;
+    void accept_loop();
+
     std::shared_ptr<std::atomic<int>> m_faulted;
-    std::unique_ptr<Poco::Net::HTTPServer> m_server;
+    std::unique_ptr<Poco::Net::ServerSocket> m_listener;
     int m_port = 0;
+    std::atomic<bool> m_stopping{false};
+    std::thread m_acceptor;
+    std::mutex m_connections_mutex;
+    std::vector<Poco::Net::StreamSocket> m_sockets; // to shut down when the proxy stops
+    std::vector<std::thread> m_connections;        // one per client connection (Poco's HTTP server side)
 };
 
 } // namespace digestflow::testsupport
