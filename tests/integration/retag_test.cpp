@@ -319,8 +319,8 @@ TEST_F(Retag, AShortSourceBlobFailsAtOnceNamingTheSource) {
 // One broken-off download is survived like any other one-off reset: that upload session is abandoned and
 // the blob copied again in a new one.
 TEST_F(Retag, ABrokenOffBlobDownloadIsCopiedAgain) {
+    std::atomic<int> cuts{0};  // before the proxy: its threads use it until the proxy is gone
     BodyFaultProxy proxy(source->host());
-    std::atomic<int> cuts{0};
     proxy.set_fault([&](const std::string& method, const std::string& path) {
         bool first = method == "GET" && path.find("/blobs/" + big_layer) != std::string::npos && cuts++ == 0;
         return first ? BodyFault::CutMidBody : BodyFault::None;
@@ -331,6 +331,10 @@ TEST_F(Retag, ABrokenOffBlobDownloadIsCopiedAgain) {
     EXPECT_EQ(proxy.faulted(), 1);
     EXPECT_EQ(cuts.load(), 2) << "the layer was fetched again";
     EXPECT_EQ(served_digest(target->host() + "/resumed/big:1", plain), big_digest);
+    int cancelled = 0;
+    for (const auto& r : our_requests(*target, 0))
+        cancelled += r.method == "DELETE" && r.path().rfind("/v2/resumed/big/blobs/uploads/", 0) == 0;
+    EXPECT_EQ(cancelled, 1) << "the abandoned upload session was cancelled";
     // skopeo checks every blob's digest while it copies: the copy is whole.
     EXPECT_EQ(skopeo_copy(target->host() + "/resumed/big:1", source->host() + "/judged/big:1", plain, plain), big_digest);
 }
