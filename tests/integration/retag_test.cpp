@@ -231,6 +231,8 @@ TEST_F(Retag, AFailedThirdDestinationStillRecordsWhatWasWritten) {
     EXPECT_EQ(out["destinations"][2]["written"], false);
     EXPECT_EQ(out["destinations"][2]["failed"], true);
     EXPECT_NE(out["error"].get<std::string>().find("tag is protected"), std::string::npos);
+    EXPECT_NE(run.stderr_text.find("written before the failure: " + moved + " (moved)"), std::string::npos)
+        << run.stderr_text;
 
     auto last = history().back();
     EXPECT_EQ(last["step"], "retag");

@@ -131,11 +131,11 @@ operations::PromoteResult promote_recording(registry::RegistryClient& client, co
         return operations::promote(client, request, progress.callback());
     } catch (const operations::PromoteFailure& e) {
         progress.finish();
-        Error failure = e;
+        Error failure(e.kind(), e.what() + written_note(e.partial()));
         try {
             if (artifact && operations::record_promotion(*artifact, e.partial())) artifact->save(out_path);
         } catch (const Error& saving) {
-            failure = Error(e.kind(), std::string(e.what()) + "; the artifact's history was not saved either: " + saving.what());
+            failure = Error(e.kind(), failure.what() + std::string("; the artifact's history was not saved either: ") + saving.what());
         }
         throw ReportedError(failure, std::make_shared<const nlohmann::ordered_json>(describe(e.partial())));
     }
