@@ -21,11 +21,12 @@ const cli::ToolSpec spec{
     "again, no blob traffic); --to copies into another repository (blobs mounted) or registry (blobs streamed\n"
     "and hashed), children before the index, then tags. A source tag is never resolved. A destination tag that\n"
     "points at another digest is refused unless --allow-move; one already at the digest is left alone. Every\n"
-    "destination tag is confirmed, and the promotion is appended to the artifact's history.",
+    "destination tag is confirmed, and the promotion is appended to the artifact's history (after a failure:\n"
+    "what was written, with the previous digest of moved tags).",
     {
         {"tag", "TAG", "add this tag in the source repository", true},
         {"to", "REPO[:TAG]", "copy to this repository (a bare REPO keeps the digest only, no tag)", true},
-        {"source", "REPO@DIGEST", "promote this instead of the artifact's image (no artifact is written)"},
+        {"source", "REPO@DIGEST", "promote this instead of an artifact's image (not with --artifact; no artifact is written)"},
         {"allow-move", "", "let a destination tag that points at another digest move (recorded in history)"},
         {"referrers", "",
          "also copy what refers to the digest (signatures, attestations, SBOMs), found through the referrers API "
