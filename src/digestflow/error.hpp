@@ -2,6 +2,9 @@
 // (cli/exit_codes.hpp); nothing below the tools prints or exits.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -28,6 +31,18 @@ private:
 class FinalError : public Error {
 public:
     using Error::Error;
+};
+
+// An error that also carries what was done before it (e.g. the destinations a failed promotion did write):
+// cli/run.cpp adds `details`' members to the error --json document.
+class ReportedError : public Error {
+public:
+    ReportedError(const Error& error, std::shared_ptr<const nlohmann::ordered_json> details)
+        : Error(error.kind(), error.what()), m_details(std::move(details)) {}
+    const nlohmann::ordered_json& details() const { return *m_details; }
+
+private:
+    std::shared_ptr<const nlohmann::ordered_json> m_details;  // a JSON object; shared: exceptions are copied
 };
 
 // Shorthands so call sites read as the condition they report.

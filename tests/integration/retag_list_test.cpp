@@ -99,6 +99,56 @@ TEST_F(RetagList, ABadLineStopsEverythingBeforeAnyWrite) {
     EXPECT_NE(skopeo_inspect_raw(first->host() + "/team/app:never-written", plain).exit_code, 0);
 }
 
+// Two lines for one destination tag would race under -j N (both "ok", the tag holding either digest): the
+// list is refused before anything is written, naming both lines. Destinations compare normalised.
+TEST_F(RetagList, ADestinationNamedOnTwoLinesIsRefusedBeforeAnyWrite) {
+    Buildah buildah;
+    buildah.build_scratch_image("other", ScratchImage{{{"hello.txt", "another build\n"}}});
+    std::string other = buildah.push("other", first->host() + "/team/app:build-2", plain);
+    std::string list = work.file("list.jsonl");
+    write_text_file(list, R"({"source": ")" + source() + R"(", "tags": ["dup-free"]})" "\n" +
+                              R"({"source": ")" + source() + R"(", "tags": ["dup-race"]})" "\n" +
+                              "# the same tag again, spelled as a destination of another digest\n" +
+                              R"({"source": ")" + first->host() + "/team/app@" + other + R"(", "to": ")" + first->host() +
+                              R"(/team/app:dup-race"})" "\n");
+    auto run = run_tool("retag", {"--from-list", list, "-j", "2"});
+    EXPECT_EQ(run.exit_code, 2) << run.describe();
+    EXPECT_NE(run.stderr_text.find(list + ":4"), std::string::npos) << run.stderr_text;
+    EXPECT_NE(run.stderr_text.find(list + ":2"), std::string::npos) << run.stderr_text;
+    EXPECT_NE(run.stderr_text.find(first->host() + "/team/app:dup-race"), std::string::npos) << run.stderr_text;
+    for (const char* tag : {"dup-free", "dup-race"})
+        EXPECT_NE(skopeo_inspect_raw(first->host() + "/team/app:" + tag, plain).exit_code, 0) << tag << " was written";
+}
+
+// A list item that fails after writing some tags still gets its history entry for those (with the moved
+// tag's previous digest), and its --json item says which were written.
+TEST_F(RetagList, AFailedItemStillRecordsWhatItWrote) {
+    CountingProxy proxy(first->host());
+    Buildah buildah;
+    buildah.build_scratch_image("earlier", ScratchImage{{{"hello.txt", "an earlier release\n"}}});
+    std::string earlier = buildah.push("earlier", first->host() + "/team/app:item-moved", plain);
+    std::string artifact = work.file("image-digest.json");
+    ASSERT_EQ(run_tool("capture-digest", {"--image", proxy.host() + "/team/app@" + digest, "--out", artifact}).exit_code, 0);
+    proxy.set_fault([](const RequestLine& request) -> std::optional<std::string> {
+        if (request.method != "PUT" || request.path != "/v2/team/app/manifests/item-fails") return std::nullopt;
+        return std::string("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+    });
+    write_text_file(work.file("list.jsonl"), R"({"artifact": ")" + artifact +
+                                                 R"(", "tags": ["item-moved", "item-fails"], "allowMove": true})" "\n");
+    auto run = run_tool("retag", {"--from-list", work.file("list.jsonl"), "--json"});
+    EXPECT_EQ(run.exit_code, 4) << run.describe();
+    auto item = json_output(run)["items"][0];
+    EXPECT_EQ(item["exitCode"], 4) << item.dump();
+    EXPECT_EQ(item["destinations"][0]["previous"], earlier) << item.dump();
+    EXPECT_EQ(item["destinations"][0]["written"], true) << item.dump();
+    EXPECT_EQ(item["destinations"][1]["failed"], true) << item.dump();
+    auto last = nlohmann::json::parse(read_text_file(artifact))["history"].back();
+    EXPECT_EQ(last["step"], "retag");
+    EXPECT_EQ(last["to"], nlohmann::json::array({proxy.host() + "/team/app:item-moved"}));
+    EXPECT_EQ(last["previous"][proxy.host() + "/team/app:item-moved"], earlier);
+    EXPECT_EQ(last["notWritten"], nlohmann::json::array({proxy.host() + "/team/app:item-fails"}));
+}
+
 TEST_F(RetagList, TooManyRequestsIsWaitedOutAndReported) {
     CountingProxy proxy(first->host());
     std::atomic<int> refused{0};

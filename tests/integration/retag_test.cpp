@@ -1,7 +1,9 @@
 // retag against real docker-registry instances on loopback: same repository (no blob traffic), across
 // repositories (mounts), across registries (streamed copies), indexes, the tag-move guard. skopeo judges
 // the bytes; the registry's access log shows which endpoints were hit.
+#include "support/body_fault_proxy.hpp"
 #include "support/buildah.hpp"
+#include "support/counting_proxy.hpp"
 #include "support/registry_api.hpp"
 #include "support/registry_process.hpp"
 #include "support/skopeo.hpp"
@@ -10,7 +12,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <random>
 #include <thread>
 
 namespace digestflow::testsupport {
@@ -29,13 +33,23 @@ std::vector<AccessLogEntry> our_requests(const Registry& registry, std::size_t f
 class Retag : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        source = new Registry();
-        target = new Registry();
+        // Foreign layers name URLs; distribution refuses those unless allowed.
+        RegistryOptions options;
+        options.allowed_layer_urls = {"^https://example[.]invalid/"};
+        source = new Registry(options);
+        target = new Registry(options);
         buildah = new Buildah();
         buildah->build_scratch_image("app");
         image_digest = buildah->push("app", source->host() + "/team/app:build-1", plain);
         buildah->build_index("multi");
         index_digest = buildah->push_index("multi", source->host() + "/team/multi:build-1", plain);
+        // A layer of 2 MiB that does not compress: many reads long, so a fault can strike mid-copy.
+        std::mt19937 random(7);
+        std::string noise(2 * 1024 * 1024, '\0');
+        for (char& c : noise) c = static_cast<char>(random() & 0xff);
+        buildah->build_scratch_image("big", ScratchImage{{{"noise.bin", noise}}});
+        big_digest = buildah->push("big", source->host() + "/team/big:build-1", plain);
+        big_layer = nlohmann::json::parse(raw_manifest(source->host() + "/team/big@" + big_digest, plain))["layers"][0]["digest"];
     }
     static void TearDownTestSuite() {
         delete buildah;
@@ -57,14 +71,14 @@ protected:
     static Registry* target;
     static Buildah* buildah;
     static RemoteOptions plain;
-    static std::string image_digest, index_digest;
+    static std::string image_digest, index_digest, big_digest, big_layer;
     TempDir work{"digestflow-retag"};
 };
 Registry* Retag::source = nullptr;
 Registry* Retag::target = nullptr;
 Buildah* Retag::buildah = nullptr;
 RemoteOptions Retag::plain{false};
-std::string Retag::image_digest, Retag::index_digest;
+std::string Retag::image_digest, Retag::index_digest, Retag::big_digest, Retag::big_layer;
 
 TEST_F(Retag, SameRepositoryPutsIdenticalBytesWithoutBlobTraffic) {
     auto artifact = capture(source->host() + "/team/app:build-1");
@@ -131,6 +145,8 @@ TEST_F(Retag, AnotherRepositoryMountsBlobsInsteadOfUploading) {
     auto out = json_output(run);
     EXPECT_EQ(out["blobs"]["mounted"], 2);
     EXPECT_EQ(out["blobs"]["uploaded"], 0);
+    // GET, HEAD guard, HEAD digest in the destination, 2 mounts, PUT by digest, PUT the tag (README's table).
+    EXPECT_EQ(out["requests"], 7);
     EXPECT_EQ(served_digest(source->host() + "/prod/app:1.0", plain), image_digest);
     for (const auto& r : our_requests(*source, log_start)) {
         EXPECT_FALSE(r.method == "PATCH" || (r.method == "PUT" && r.path().find("/blobs/uploads/") != std::string::npos))
@@ -174,6 +190,155 @@ TEST_F(Retag, SourceFlagNeverResolvesATag) {
     auto by_digest = run_tool("retag", {"--source", source->host() + "/team/app@" + image_digest, "--tag", "from-source"});
     EXPECT_EQ(by_digest.exit_code, 0) << by_digest.describe();
     EXPECT_EQ(served_digest(source->host() + "/team/app:from-source", plain), image_digest);
+}
+
+TEST_F(Retag, SourceAndArtifactTogetherAreRefused) {
+    auto artifact = capture(source->host() + "/team/app:build-1");
+    auto run = run_tool("retag", {"--artifact", artifact, "--source", source->host() + "/team/app@" + image_digest,
+                                  "--tag", "both-named"});
+    EXPECT_EQ(run.exit_code, 2) << run.describe();
+    EXPECT_NE(run.stderr_text.find("--source and --artifact"), std::string::npos) << run.stderr_text;
+    EXPECT_NE(skopeo_inspect_raw(source->host() + "/team/app:both-named", plain).exit_code, 0) << "nothing written";
+}
+
+// Tags are written last and what was written is recorded even when a later tag fails: the moved tag's
+// previous digest (the way back) is in the artifact's history and in the error --json.
+TEST_F(Retag, AFailedThirdDestinationStillRecordsWhatWasWritten) {
+    CountingProxy proxy(source->host());
+    buildah->build_scratch_image("earlier", ScratchImage{{{"hello.txt", "an earlier release\n"}}});
+    std::string earlier = buildah->push("earlier", source->host() + "/team/app:rec-moved", plain);
+    auto artifact = capture(proxy.host() + "/team/app@" + image_digest);
+    proxy.set_fault([](const RequestLine& request) -> std::optional<std::string> {
+        if (request.method != "PUT" || request.path != "/v2/team/app/manifests/rec-fails") return std::nullopt;
+        const std::string body = R"({"errors":[{"code":"DENIED","message":"tag is protected"}]})";
+        return "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body;
+    });
+    const std::string moved = proxy.host() + "/team/app:rec-moved", fresh = proxy.host() + "/team/app:rec-new",
+                      fails = proxy.host() + "/team/app:rec-fails";
+    auto run = run_tool("retag", {"--artifact", artifact, "--tag", "rec-moved", "--tag", "rec-new", "--tag",
+                                  "rec-fails", "--allow-move", "--json"});
+    ASSERT_EQ(run.exit_code, 4) << run.describe();
+    EXPECT_EQ(served_digest(source->host() + "/team/app:rec-moved", plain), image_digest) << "the tag did move";
+
+    auto out = json_output(run);
+    ASSERT_EQ(out["destinations"].size(), 3u) << out.dump();
+    EXPECT_EQ(out["destinations"][0]["reference"], moved);
+    EXPECT_EQ(out["destinations"][0]["previous"], earlier);
+    EXPECT_EQ(out["destinations"][0]["written"], true);
+    EXPECT_EQ(out["destinations"][1]["written"], true);
+    EXPECT_EQ(out["destinations"][2]["reference"], fails);
+    EXPECT_EQ(out["destinations"][2]["written"], false);
+    EXPECT_EQ(out["destinations"][2]["failed"], true);
+    EXPECT_NE(out["error"].get<std::string>().find("tag is protected"), std::string::npos);
+    EXPECT_NE(run.stderr_text.find("written before the failure: " + moved + " (moved)"), std::string::npos)
+        << run.stderr_text;
+
+    auto last = history().back();
+    EXPECT_EQ(last["step"], "retag");
+    EXPECT_EQ(last["to"], nlohmann::json::array({moved, fresh}));
+    EXPECT_EQ(last["previous"][moved], earlier);
+    EXPECT_EQ(last["notWritten"], nlohmann::json::array({fails}));
+    EXPECT_NE(last["error"].get<std::string>().find("tag is protected"), std::string::npos);
+    EXPECT_EQ(schema_problem(artifact), "");
+}
+
+// Registries neither hold nor expect non-distributable (foreign) layers: a copy leaves them alone.
+TEST_F(Retag, NonDistributableLayersAreNotCopied) {
+    const std::string repo = "team/windows";
+    std::string config = push_blob(source->host(), repo, R"({"architecture":"amd64","os":"windows"})");
+    std::string layer = push_blob(source->host(), repo, "a distributable layer");
+    const std::string absent = "sha256:" + std::string(64, 'f');  // in no registry: fetched from its URL
+    struct Case {
+        std::string manifest_type, config_type, layer_type, foreign_type;
+    };
+    for (const auto& c : {Case{"application/vnd.docker.distribution.manifest.v2+json",
+                               "application/vnd.docker.container.image.v1+json",
+                               "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                               "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"},
+                          Case{"application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.config.v1+json",
+                               "application/vnd.oci.image.layer.v1.tar+gzip",
+                               "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"}}) {
+        const std::string manifest =
+            R"({"schemaVersion":2,"mediaType":")" + c.manifest_type + R"(","config":{"mediaType":")" + c.config_type +
+            R"(","digest":")" + config + R"(","size":39},"layers":[{"mediaType":")" + c.foreign_type +
+            R"(","digest":")" + absent + R"(","size":1048576,"urls":["https://example.invalid/base.tar.gz"]},)"
+            R"({"mediaType":")" + c.layer_type + R"(","digest":")" + layer + R"(","size":21}]})";
+        std::string digest = digest_of_raw(manifest);
+        // distribution 2.8 accepts a foreign layer it does not hold; it checks only the URL (allowed above).
+        push_manifest(source->host(), repo, digest, manifest, c.manifest_type);
+        auto log_start = source->access_log().size();
+        auto run = run_tool("retag", {"--source", source->host() + "/" + repo + "@" + digest, "--to",
+                                      target->host() + "/mirror/windows:" + digest.substr(7, 12), "--json"});
+        ASSERT_EQ(run.exit_code, 0) << c.foreign_type << ": " << run.describe();
+        EXPECT_EQ(raw_manifest(target->host() + "/mirror/windows:" + digest.substr(7, 12), plain), manifest);
+        EXPECT_EQ(json_output(run)["blobs"]["uploaded"].get<int>() + json_output(run)["blobs"]["present"].get<int>() +
+                      json_output(run)["blobs"]["mounted"].get<int>(),
+                  2)
+            << "config and the distributable layer";
+        for (const auto& r : our_requests(*source, log_start))
+            EXPECT_EQ(r.path().find(absent), std::string::npos) << "the foreign layer is never asked for: " << r.line;
+    }
+}
+
+// The source's bytes are checked before the last one goes out: a blob that does not hash is refused as
+// content (exit 1, naming the source blob) and the destination never completes an upload of it.
+TEST_F(Retag, ATamperedSourceBlobIsRefusedAndNeverStored) {
+    BodyFaultProxy proxy(source->host());
+    proxy.set_fault([](const std::string& method, const std::string& path) {
+        return method == "GET" && path.find("/blobs/" + big_layer) != std::string::npos ? BodyFault::FlipByte
+                                                                                           : BodyFault::None;
+    });
+    auto run = run_tool("retag", {"--source", proxy.host() + "/team/big@" + big_digest, "--to",
+                                  target->host() + "/tampered/big:1"});
+    EXPECT_EQ(run.exit_code, 1) << run.describe();
+    EXPECT_NE(run.stderr_text.find("blob " + big_layer + " from " + proxy.host() + "/team/big hashed to"),
+              std::string::npos)
+        << run.stderr_text;
+    EXPECT_GE(proxy.faulted(), 1);
+    EXPECT_FALSE(blob_exists(target->host(), "tampered/big", big_layer));
+    EXPECT_NE(skopeo_inspect_raw(target->host() + "/tampered/big:1", plain).exit_code, 0);
+}
+
+// A source that sends fewer bytes than the descriptor and then keeps the connection open: the copy stops
+// at once, blaming the source (not a timeout of the destination), and nothing is stored.
+TEST_F(Retag, AShortSourceBlobFailsAtOnceNamingTheSource) {
+    BodyFaultProxy proxy(source->host());
+    proxy.set_fault([](const std::string& method, const std::string& path) {
+        return method == "GET" && path.find("/blobs/" + big_layer) != std::string::npos ? BodyFault::Short
+                                                                                           : BodyFault::None;
+    });
+    auto run = run_tool("retag", {"--source", proxy.host() + "/team/big@" + big_digest, "--to",
+                                  target->host() + "/short/big:1"});
+
+    EXPECT_EQ(run.exit_code, 3) << run.describe();
+    EXPECT_NE(run.stderr_text.find(proxy.host() + " sent "), std::string::npos) << run.stderr_text;
+    EXPECT_NE(run.stderr_text.find(big_layer), std::string::npos) << run.stderr_text;
+    EXPECT_EQ(run.stderr_text.find("no answer from"), std::string::npos) << run.stderr_text;
+    EXPECT_FALSE(blob_exists(target->host(), "short/big", big_layer));
+}
+
+// One broken-off download is survived like any other one-off reset: that upload session is abandoned and
+// the blob copied again in a new one.
+TEST_F(Retag, ABrokenOffBlobDownloadIsCopiedAgain) {
+    std::atomic<int> cuts{0};  // before the proxy: its threads use it until the proxy is gone
+    BodyFaultProxy proxy(source->host());
+    proxy.set_fault([&](const std::string& method, const std::string& path) {
+        bool first = method == "GET" && path.find("/blobs/" + big_layer) != std::string::npos && cuts++ == 0;
+        return first ? BodyFault::CutMidBody : BodyFault::None;
+    });
+    auto run = run_tool("retag", {"--source", proxy.host() + "/team/big@" + big_digest, "--to",
+                                  target->host() + "/resumed/big:1", "--json"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(proxy.faulted(), 1);
+    EXPECT_EQ(cuts.load(), 2) << "the layer was fetched again";
+    EXPECT_EQ(served_digest(target->host() + "/resumed/big:1", plain), big_digest);
+    int cancelled = 0;
+    for (const auto& r : our_requests(*target, 0))
+        cancelled += r.method == "DELETE" && r.path().rfind("/v2/resumed/big/blobs/uploads/", 0) == 0;
+    EXPECT_EQ(cancelled, 1) << "the abandoned upload session was cancelled";
+    // skopeo checks every blob's digest while it copies: the copy is whole.
+    EXPECT_EQ(skopeo_copy(target->host() + "/resumed/big:1", source->host() + "/judged/big:1", plain, plain), big_digest);
 }
 
 // distribution 2.8 has no referrers API: a signature is found through the sha256-<hex> fallback tag, copied

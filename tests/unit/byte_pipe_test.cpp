@@ -32,12 +32,12 @@ TEST(BytePipe, CarriesEveryByteInOrderThroughASmallRing) {
     EXPECT_EQ(Digest::of(output), Digest::of(input));
 }
 
-TEST(BytePipe, TheProducersErrorReachesTheReaderAfterTheBytes) {
+TEST(BytePipe, TheProducersErrorReachesTheReaderBeforeTheLastByte) {
     BytePipe pipe(16);
     ASSERT_TRUE(pipe.write("abc", 3));
-    pipe.close(std::string("source broke off"));
     char buffer[8];
-    EXPECT_EQ(pipe.read(buffer, sizeof buffer), 3u);
+    EXPECT_EQ(pipe.read(buffer, sizeof buffer), 2u) << "the last byte waits for a clean close";
+    pipe.close(std::string("source broke off"));
     try {
         pipe.read(buffer, sizeof buffer);
         FAIL() << "no error";
@@ -45,6 +45,71 @@ TEST(BytePipe, TheProducersErrorReachesTheReaderAfterTheBytes) {
         EXPECT_EQ(e.kind(), ErrorKind::Registry);
         EXPECT_STREQ(e.what(), "source broke off");
     }
+}
+
+// A blob that does not hash must never complete an upload: the reader gets the producer's own error (its
+// kind kept), and never the byte that would have completed the body.
+TEST(BytePipe, AFailedProducerKeepsItsErrorKindAndTheLastByte) {
+    BytePipe pipe(16);
+    ASSERT_TRUE(pipe.write("abcd", 4));
+    char buffer[8];
+    std::string got;
+    std::thread producer([&] {
+        pipe.fail(std::make_exception_ptr(Error(ErrorKind::CheckFailed, "hashed to something else")));
+    });
+    producer.join();
+    try {
+        while (std::size_t n = pipe.read(buffer, sizeof buffer)) got.append(buffer, n);
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::CheckFailed);
+    }
+    EXPECT_LT(got.size(), 4u);
+}
+
+TEST(BytePipe, TheLastByteComesOnlyWithACleanClose) {
+    BytePipe pipe(16);
+    std::string got;
+    std::thread reader([&] {
+        char buffer[8];
+        while (std::size_t n = pipe.read(buffer, sizeof buffer)) got.append(buffer, n);
+    });
+    ASSERT_TRUE(pipe.write("x", 1));
+    pipe.close();
+    reader.join();
+    EXPECT_EQ(got, "x");
+}
+
+// A retried download starts over: the reader learns that its bytes are void (PipeRestarted), and reads the
+// new attempt's bytes from the start.
+TEST(BytePipe, RestartVoidsTheReadersBytesAndCarriesTheNewAttempt) {
+    BytePipe pipe(64);
+    std::thread producer([&] {
+        ASSERT_TRUE(pipe.write("first attempt, broken", 21));
+        ASSERT_TRUE(pipe.restart());
+        ASSERT_TRUE(pipe.write("second", 6));
+        pipe.close();
+    });
+    char buffer[8];
+    std::string first, second;
+    bool restarted = false;
+    try {
+        while (std::size_t n = pipe.read(buffer, sizeof buffer)) first.append(buffer, n);
+    } catch (const PipeRestarted& e) {
+        restarted = true;
+        EXPECT_EQ(e.kind(), ErrorKind::Registry);
+    }
+    while (std::size_t n = pipe.read(buffer, sizeof buffer)) second.append(buffer, n);
+    producer.join();
+    EXPECT_TRUE(restarted);
+    EXPECT_EQ(second, "second");
+}
+
+TEST(BytePipe, RestartReturnsFalseWhenTheReaderGaveUp) {
+    BytePipe pipe(8);
+    ASSERT_TRUE(pipe.write("ab", 2));
+    pipe.abandon();
+    EXPECT_FALSE(pipe.restart());
 }
 
 TEST(BytePipe, AbandonWakesABlockedProducer) {

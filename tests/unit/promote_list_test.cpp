@@ -82,6 +82,55 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{"missing_artifact", R"({"artifact": "/nonexistent/image-digest.json", "tags": "1"})", "/nonexistent/image-digest.json"}),
     [](const testing::TestParamInfo<BadLine>& param_info) { return param_info.param.label; });
 
+// Two lines naming one destination tag would race in a -j N run: refused before anything runs, naming both
+// lines. Destinations are compared normalised; a bare repository (digest only) is never a conflict.
+struct DestinationCase {
+    std::string label;
+    std::string first_line;   // line 2 of the file
+    std::string second_line;  // line 4 (line 3 is a comment)
+    bool conflict;
+};
+
+std::string line_with(const std::string& fields) { return R"({"source": ")" + source + R"(", )" + fields + "}"; }
+
+class DistinctDestinations : public ::testing::TestWithParam<DestinationCase> {};
+
+TEST_P(DistinctDestinations, RefuseATagNamedOnTwoLines) {
+    const auto& c = GetParam();
+    std::string text = "# promotions\n" + c.first_line + "\n# more\n" + c.second_line + "\n";
+    if (!c.conflict) {
+        EXPECT_EQ(parse_promotion_list(text, "list.jsonl").size(), 2u);
+        return;
+    }
+    try {
+        parse_promotion_list(text, "list.jsonl");
+        FAIL() << "accepted two lines for one destination";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::Usage);
+        std::string message = e.what();
+        EXPECT_EQ(message.rfind("list.jsonl:4: ", 0), 0u) << message;
+        EXPECT_NE(message.find("list.jsonl:2"), std::string::npos) << message;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, DistinctDestinations,
+    ::testing::Values(
+        DestinationCase{"same_tag", line_with(R"("tags": "1.0")"), line_with(R"("tags": ["2.0", "1.0"])"), true},
+        DestinationCase{"tag_and_to", line_with(R"("tags": "1.0")"), line_with(R"("to": "registry.example.com/team/app:1.0")"), true},
+        DestinationCase{"docker_hub_normalised", line_with(R"("to": "docker.io/library/x:1")"), line_with(R"("to": "x:1")"), true},
+        DestinationCase{"index_docker_io", line_with(R"("to": "index.docker.io/library/x:1")"), line_with(R"("to": "docker.io/x:1")"), true},
+        DestinationCase{"other_digest_same_tag",
+                        line_with(R"("to": "m.example.com/app:1")"),
+                        R"({"source": "registry.example.com/team/app@sha256:)" + std::string(64, 'b') + R"(", "to": "m.example.com/app:1"})",
+                        true},
+        DestinationCase{"bare_repository_twice", line_with(R"("to": "m.example.com/app")"), line_with(R"("to": "m.example.com/app")"), false},
+        DestinationCase{"bare_and_tagged", line_with(R"("to": "m.example.com/app")"), line_with(R"("to": "m.example.com/app:1")"), false},
+        DestinationCase{"other_tags", line_with(R"("tags": "1.0")"), line_with(R"("tags": "1.1")"), false},
+        DestinationCase{"other_registry", line_with(R"("to": "a.example.com/app:1")"), line_with(R"("to": "b.example.com/app:1")"), false},
+        DestinationCase{"twice_on_one_line", line_with(R"("tags": ["1.0", "1.0"])"), line_with(R"("tags": "2.0")"), false}),
+    [](const testing::TestParamInfo<DestinationCase>& param_info) { return param_info.param.label; });
+
 TEST(PromotionList, AnEmptyListIsAnError) {
     EXPECT_THROW(parse_promotion_list("# nothing\n\n", "list.jsonl"), Error);
 }

@@ -8,6 +8,8 @@
 #include "digestflow/quote.hpp"
 #include "digestflow/text_file.hpp"
 
+#include <memory>
+
 using namespace digestflow;
 
 namespace {
@@ -20,11 +22,12 @@ const cli::ToolSpec spec{
     "again, no blob traffic); --to copies into another repository (blobs mounted) or registry (blobs streamed\n"
     "and hashed), children before the index, then tags. A source tag is never resolved. A destination tag that\n"
     "points at another digest is refused unless --allow-move; one already at the digest is left alone. Every\n"
-    "destination tag is confirmed, and the promotion is appended to the artifact's history.",
+    "destination tag is confirmed, and the promotion is appended to the artifact's history (after a failure:\n"
+    "what was written, with the previous digest of moved tags).",
     {
         {"tag", "TAG", "add this tag in the source repository", true},
         {"to", "REPO[:TAG]", "copy to this repository (a bare REPO keeps the digest only, no tag)", true},
-        {"source", "REPO@DIGEST", "promote this instead of the artifact's image (no artifact is written)"},
+        {"source", "REPO@DIGEST", "promote this instead of an artifact's image (not with --artifact; no artifact is written)"},
         {"allow-move", "", "let a destination tag that points at another digest move (recorded in history)"},
         {"referrers", "",
          "also copy what refers to the digest (signatures, attestations, SBOMs), found through the referrers API "
@@ -44,6 +47,8 @@ nlohmann::ordered_json describe(const operations::PromoteResult& result) {
     for (const auto& d : result.destinations) {
         nlohmann::ordered_json entry{{"reference", d.destination.str()}, {"action", d.action}};
         if (d.previous) entry["previous"] = d.previous->str();
+        if (result.error) entry["written"] = d.written;  // a failed promotion: what it did write
+        if (d.failed) entry["failed"] = true;
         doc["destinations"].push_back(entry);
     }
     const auto& b = result.blobs;
@@ -58,6 +63,15 @@ void add_rate_limit(cli::ToolResult& tool, const registry::RegistryClient& clien
     if (limit.headers.empty() && limit.throttled == 0) return;
     tool.json["rateLimit"] = {{"throttled", limit.throttled}, {"headers", limit.headers}};
     tool.text += "\nrate limited: " + std::to_string(limit.throttled) + " time(s) waited out";
+}
+
+// After a failure: which destinations were written all the same (they are in the artifact's history).
+std::string written_note(const std::optional<operations::PromoteResult>& partial) {
+    std::string names;
+    if (partial)
+        for (const auto& d : partial->destinations)
+            if (d.written) names += (names.empty() ? "" : ", ") + d.destination.str() + " (" + d.action + ")";
+    return names.empty() ? "" : "; written before the failure: " + names;
 }
 
 int jobs_of(const cli::ParsedArgs& args) {
@@ -91,12 +105,14 @@ cli::ToolResult run_list(const cli::ParsedArgs& args) {
         if (outcome.result) {
             auto described = describe(*outcome.result);
             for (auto& [key, value] : described.items()) entry[key] = value;
+        }
+        if (outcome.failure) {
+            entry["error"] = outcome.error;
+            line += outcome.error + written_note(outcome.result);
+        } else {
             std::string names;
             for (const auto& d : outcome.result->destinations) names += (names.empty() ? "" : ", ") + d.destination.str() + " (" + d.action + ")";
             line += items[i].request.source.str() + " -> " + names;
-        } else {
-            entry["error"] = outcome.error;
-            line += outcome.error;
         }
         entry["requests"] = outcome.requests;
         tool.json["items"].push_back(entry);
@@ -109,11 +125,32 @@ cli::ToolResult run_list(const cli::ParsedArgs& args) {
     return tool;
 }
 
+// Promotes; after a failure still records what was written (artifact history) and hands it to the error
+// --json through a ReportedError.
+operations::PromoteResult promote_recording(registry::RegistryClient& client, const operations::PromoteRequest& request,
+                                            cli::TransferProgress& progress, std::optional<Artifact>& artifact,
+                                            const std::string& out_path) {
+    try {
+        return operations::promote(client, request, progress.callback());
+    } catch (const operations::PromoteFailure& e) {
+        progress.finish();
+        Error failure(e.kind(), e.what() + written_note(e.partial()));
+        try {
+            if (artifact && operations::record_promotion(*artifact, e.partial())) artifact->save(out_path);
+        } catch (const Error& saving) {
+            failure = Error(e.kind(), failure.what() + std::string("; the artifact's history was not saved either: ") + saving.what());
+        }
+        throw ReportedError(failure, std::make_shared<const nlohmann::ordered_json>(describe(e.partial())));
+    }
+}
+
 cli::ToolResult run(const cli::ParsedArgs& args) {
     if (args.has("from-list")) return run_list(args);
     if (args.has("jobs")) throw_usage("-j/--jobs goes with --from-list");
     std::optional<Artifact> artifact;
     Reference source;
+    if (args.has("source") && args.has("artifact"))
+        throw_usage("--source and --artifact both name what to promote; give one (--source writes no artifact)");
     if (auto text = args.value("source")) {
         source = Reference::parse(*text);
         if (!source.digest) throw_usage("--source " + *text + ": give REPOSITORY@DIGEST; retag never resolves a tag");
@@ -126,12 +163,9 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
 
     registry::RegistryClient client(args.client_options());
     cli::TransferProgress progress(args.has("progress"));
-    auto result = operations::promote(client, request, progress.callback());
+    auto result = promote_recording(client, request, progress, artifact, args.out_path());
     progress.finish();
-    if (artifact) {
-        artifact->append_history(operations::promotion_history_entry(result));
-        artifact->save(args.out_path());
-    }
+    if (artifact && operations::record_promotion(*artifact, result)) artifact->save(args.out_path());
 
     cli::ToolResult tool;
     tool.json = describe(result);

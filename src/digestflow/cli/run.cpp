@@ -26,12 +26,15 @@ std::string printable(const std::string& message) {
     return out;
 }
 
-int report_failure(const ToolSpec& spec, bool json, int code, const std::string& message) {
+int report_failure(const ToolSpec& spec, bool json, int code, const std::string& message,
+                   const nlohmann::ordered_json* details = nullptr) {
     std::cerr << spec.name << ": error: " << printable(message) << "\n";
     if (json) {
         // Requests made before the failure, by any client (0 when none existed yet).
         nlohmann::ordered_json doc{{"tool", spec.name}, {"exitCode", code}, {"error", message},
                                    {"requests", registry::process_request_count()}};
+        if (details)  // what the tool did before it failed (ReportedError)
+            for (auto& [key, value] : details->items()) doc[key] = value;
         std::cout << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     }
     return code;
@@ -67,6 +70,8 @@ int run_tool(const ToolSpec& spec, int argc, char** argv, const ToolBody& body) 
             if (result.text.back() != '\n') report << "\n";
         }
         return result.exit_code;
+    } catch (const ReportedError& e) {
+        return report_failure(spec, json, exit_code_for(e.kind()), e.what(), &e.details());
     } catch (const Error& e) {
         return report_failure(spec, json, exit_code_for(e.kind()), e.what());
     } catch (const std::exception& e) {

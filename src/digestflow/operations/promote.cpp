@@ -9,6 +9,8 @@
 #include "digestflow/media_types.hpp"
 #include "digestflow/quote.hpp"
 
+#include <algorithm>
+#include <exception>
 #include <map>
 #include <set>
 #include <thread>
@@ -37,52 +39,86 @@ SourceContent fetch_source(RegistryClient& client, const Reference& source) {
     return content;
 }
 
-// Streams one blob from the source registry into an upload session: a producer thread GETs and hashes,
-// the PUT reads from a bounded pipe. Memory stays at the pipe's size whatever the blob's.
-void stream_blob(RegistryClient& client, const Reference& from, const Reference& to, const std::string& location,
+// Streams one blob from the source registry into an upload session: a producer thread GETs, counts and
+// hashes, the PUT reads from a bounded pipe. Memory stays at the pipe's size whatever the blob's. The pipe
+// keeps the last byte back until the producer has checked size and hash, so bytes that are short or do not
+// hash never complete an upload: the PUT is cut short and the session cancelled, and the source's error
+// (its kind too) is what the caller gets. A download the client retries after it broke off restarts the
+// upload in a new session, so a one-off reset costs one more copy, within the client's retry bounds.
+void stream_blob(RegistryClient& client, const Reference& from, const Reference& to, std::string location,
                  const Descriptor& blob, const ProgressFn& progress) {
+    const std::string what = "blob " + blob.digest.str() + " from " + from.repository();
     registry::BytePipe pipe;
-    std::optional<Digest> received;
+    std::exception_ptr source_failure;
     auto counter = registry::current_request_counter();
     std::thread producer([&] {
         registry::RequestScope same_count(counter);  // the download counts toward the same promotion
         try {
-            DigestHasher hasher(blob.digest.algorithm());
+            std::optional<DigestHasher> hasher;
             std::int64_t bytes = 0;
-            bool started = false;
+            bool wrote = false;
             auto found = client.stream_blob(
                 from, blob.digest, blob.size,
                 [&] {
-                    if (started)
-                        throw FinalError(ErrorKind::Registry, "the download of " + blob.digest.str() +
-                                                                  " broke off mid-upload and cannot resume");
-                    started = true;
+                    if (wrote && !pipe.restart()) throw FinalError(ErrorKind::Registry, "the upload was abandoned");
+                    wrote = false;
+                    hasher.emplace(blob.digest.algorithm());
+                    bytes = 0;
                 },
                 [&](const char* data, std::size_t n) {
-                    hasher.update(data, n);
+                    hasher->update(data, n);
                     bytes += static_cast<std::int64_t>(n);
                     if (progress) progress(blob.digest, bytes, blob.size);
+                    wrote = true;
                     if (!pipe.write(data, n)) throw FinalError(ErrorKind::Registry, "the upload was abandoned");
                 });
             if (!found) throw_registry("blob " + blob.digest.str() + " is missing from " + from.repository());
-            received = hasher.finish();
-            pipe.close();
-        } catch (const std::exception& e) {
-            pipe.close(std::string(e.what()));
+            if (bytes != blob.size)
+                throw_registry(from.domain + " sent " + std::to_string(bytes) + " bytes of " + what + ", not the " +
+                               std::to_string(blob.size) + " its descriptor declares; refusing it (nothing was stored)");
+            Digest received = hasher->finish();
+            if (received != blob.digest)
+                throw_check_failed(what + " hashed to " + received.str() +
+                                   " while streaming; refusing it (nothing was stored)");
+            pipe.close();  // verified: now the last byte may go out
+        } catch (...) {
+            source_failure = std::current_exception();
+            pipe.fail(source_failure);
         }
     });
-    try {
-        client.finish_upload(to, location, blob.digest, blob.size,
-                             [&](char* buffer, std::size_t capacity) { return pipe.read(buffer, capacity); });
-    } catch (...) {
-        pipe.abandon();
-        producer.join();
-        throw;
+    bool from_source = false;  // the upload failed because the source did
+    auto read = [&](char* buffer, std::size_t capacity) {
+        try {
+            return pipe.read(buffer, capacity);
+        } catch (const registry::PipeRestarted&) {
+            throw;
+        } catch (...) {
+            from_source = true;
+            throw;
+        }
+    };
+    for (;;) {
+        try {
+            client.finish_upload(to, location, blob.digest, blob.size, read);
+            break;
+        } catch (const registry::PipeRestarted&) {
+            client.cancel_upload(to, location);
+            try {
+                location = client.start_upload(to);
+            } catch (...) {
+                pipe.abandon();
+                producer.join();
+                throw;
+            }
+        } catch (...) {
+            pipe.abandon();
+            producer.join();
+            client.cancel_upload(to, location);
+            if (from_source && source_failure) std::rethrow_exception(source_failure);
+            throw;
+        }
     }
     producer.join();
-    if (!received || *received != blob.digest)
-        throw_check_failed("blob " + blob.digest.str() + " from " + from.repository() + " hashed to " +
-                           (received ? received->str() : "nothing") + " while streaming; refusing it");
 }
 
 // Moves blobs into destination repositories with the fewest requests: a mount where the registry already
@@ -132,42 +168,65 @@ RegistryClient::PutResult put(RegistryClient& client, const Reference& target, c
     return client.put_manifest(target, manifest.bytes, manifest.media_type);
 }
 
-// Everything the promoted manifest needs in another repository, then the manifest under `name`.
-RegistryClient::PutResult copy_into(RegistryClient& client, BlobPlacer& placer, const SourceContent& content, const Reference& to,
-               const Reference& name) {
-    if (!client.head_manifest(to.with_digest(content.top.digest))) {
-        // Children (and their blobs) first, the index last: a registry refuses an index whose children are
-        // missing, and a manifest whose blobs are.
-        for (const auto& child : content.children) {
-            if (client.head_manifest(to.with_digest(child.digest))) continue;
-            for (const auto& blob : child.parsed.blobs()) placer.ensure(to, blob);
-            put(client, to.with_digest(child.digest), child);
-        }
-        for (const auto& blob : content.top.parsed.blobs()) placer.ensure(to, blob);
-    }
-    return put(client, name, content.top);
+// The blobs a copy moves: registries neither hold nor expect non-distributable (foreign) layers; clients
+// fetch those from their URLs, so copies skip them as registries and go-containerregistry do.
+std::vector<Descriptor> blobs_to_copy(const Manifest& manifest) {
+    std::vector<Descriptor> out;
+    for (auto& blob : manifest.blobs())
+        if (!media_types::is_non_distributable(blob.media_type)) out.push_back(std::move(blob));
+    return out;
 }
 
-// Copies every referrer of the promoted digest into `to` (each verified by digest, with its blobs), then,
-// where the destination does not index subjects itself, merges them into its fallback tag.
-int copy_referrers(RegistryClient& client, BlobPlacer& placer, const Reference& source, const Reference& to,
-                   const Digest& subject) {
+// Everything the promoted manifest needs in another repository, and the manifest itself, by digest: no tag
+// changes here. Children (and their blobs) first, the index last: a registry refuses an index whose
+// children are missing, and a manifest whose blobs are.
+RegistryClient::PutResult copy_by_digest(RegistryClient& client, BlobPlacer& placer, const SourceContent& content,
+                                         const Reference& to) {
+    if (!client.head_manifest(to.with_digest(content.top.digest))) {
+        for (const auto& child : content.children) {
+            if (client.head_manifest(to.with_digest(child.digest))) continue;
+            for (const auto& blob : blobs_to_copy(child.parsed)) placer.ensure(to, blob);
+            put(client, to.with_digest(child.digest), child);
+        }
+        for (const auto& blob : blobs_to_copy(content.top.parsed)) placer.ensure(to, blob);
+    }
+    return put(client, to.with_digest(content.top.digest), content.top);
+}
+
+// The referrers of a digest copied into one repository; the fallback tag is written later, after the tags.
+struct CopiedReferrers {
+    Reference to;
+    std::string listed;        // the source's referrers index
+    bool needs_fallback = false;  // the destination did not index the subjects itself
+    int count = 0;
+};
+
+// Copies every referrer of the promoted digest into `to` by digest (each verified, with its blobs).
+CopiedReferrers copy_referrers(RegistryClient& client, BlobPlacer& placer, const Reference& source,
+                               const Reference& to, const Digest& subject) {
+    CopiedReferrers copied{to, "", false, 0};
     auto listed = client.get_referrers(source.with_digest(subject));
-    if (!listed) return 0;
+    if (!listed) return copied;
     Manifest index = parse_manifest(listed->index, "", "referrers of " + source.with_digest(subject).str());
     bool destination_indexes = true;
     for (const auto& referrer : index.manifests) {
         SourceContent content = fetch_source(client, source.with_digest(referrer.digest));
-        auto written = copy_into(client, placer, content, to, to.with_digest(referrer.digest));
-        destination_indexes = destination_indexes && written.subject_indexed;
+        destination_indexes = copy_by_digest(client, placer, content, to).subject_indexed && destination_indexes;
     }
-    if (!destination_indexes && !index.manifests.empty()) {
-        Reference tag = to.with_tag(referrers_fallback_tag(subject));
-        auto existing = client.get_manifest(tag);
-        std::string merged = merge_referrers_index(existing ? existing->bytes : "", listed->index);
-        if (!existing || merged != existing->bytes) client.put_manifest(tag, merged, std::string(media_types::oci_index));
-    }
-    return static_cast<int>(index.manifests.size());
+    copied.listed = std::move(listed->index);
+    copied.needs_fallback = !destination_indexes && !index.manifests.empty();
+    copied.count = static_cast<int>(index.manifests.size());
+    return copied;
+}
+
+// Where the destination does not index subjects itself, merges the referrers into its fallback tag: a
+// read-merge-write, safe because the tag is held (promotion_locked_names).
+void write_fallback_tag(RegistryClient& client, const CopiedReferrers& copied, const Digest& subject) {
+    if (!copied.needs_fallback) return;
+    Reference tag = copied.to.with_tag(referrers_fallback_tag(subject));
+    auto existing = client.get_manifest(tag);
+    std::string merged = merge_referrers_index(existing ? existing->bytes : "", copied.listed);
+    if (!existing || merged != existing->bytes) client.put_manifest(tag, merged, std::string(media_types::oci_index));
 }
 
 }  // namespace
@@ -190,15 +249,62 @@ std::vector<Reference> promotion_destinations(const Reference& source, const std
     return out;
 }
 
-nlohmann::ordered_json promotion_history_entry(const PromoteResult& result) {
+std::optional<nlohmann::ordered_json> promotion_history_entry(const PromoteResult& result) {
     nlohmann::ordered_json entry{{"step", "retag"}, {"by", current_actor()}, {"to", nlohmann::ordered_json::array()}};
     nlohmann::ordered_json previous = nlohmann::ordered_json::object();
+    nlohmann::ordered_json not_written = nlohmann::ordered_json::array();
     for (const auto& d : result.destinations) {
+        if (!d.written) {
+            not_written.push_back(d.destination.str());
+            continue;
+        }
         entry["to"].push_back(d.destination.str());
         if (d.previous) previous[d.destination.str()] = d.previous->str();
     }
+    if (entry["to"].empty()) return std::nullopt;
     if (!previous.empty()) entry["previous"] = previous;
+    if (result.error) {
+        entry["error"] = *result.error;
+        entry["notWritten"] = not_written;
+    }
     return entry;
+}
+
+bool record_promotion(Artifact& artifact, const PromoteResult& result) {
+    auto entry = promotion_history_entry(result);
+    if (!entry) return false;
+    artifact.append_history(std::move(*entry));
+    return true;
+}
+
+std::vector<std::string> promotion_locked_names(const PromoteRequest& request) {
+    std::vector<std::string> names;
+    for (const auto& destination : request.destinations) {
+        if (destination.tag) names.push_back(destination.str());
+        if (request.referrers && request.source.digest && destination.repository() != request.source.repository())
+            names.push_back(destination.with_tag(referrers_fallback_tag(*request.source.digest)).str());
+    }
+    return names;
+}
+
+DestinationLocks::Held DestinationLocks::hold(std::vector<std::string> names) {
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    std::unique_lock lock(m_mutex);
+    m_released.wait(lock, [&] {
+        return std::none_of(names.begin(), names.end(), [&](const std::string& n) { return m_held.count(n) > 0; });
+    });
+    m_held.insert(names.begin(), names.end());
+    return Held(this, std::move(names));
+}
+
+DestinationLocks::Held::~Held() {
+    if (!m_owner) return;
+    {
+        std::lock_guard lock(m_owner->m_mutex);
+        for (const auto& name : m_names) m_owner->m_held.erase(name);
+    }
+    m_owner->m_released.notify_all();
 }
 
 std::optional<std::string> BlobPlacements::holder(const std::string& registry, const Digest& digest) const {
@@ -216,11 +322,15 @@ void BlobPlacements::record(const std::string& registry, const Digest& digest, c
 }
 
 PromoteResult promote(RegistryClient& client, const PromoteRequest& request, const ProgressFn& progress,
-                      BlobPlacements* placements) {
+                      BlobPlacements* placements, DestinationLocks* locks) {
     if (!request.source.digest) throw_usage("the source must be REPOSITORY@DIGEST: a tag is never resolved here");
     const Reference source = request.source.with_digest(*request.source.digest);
     SourceContent content = fetch_source(client, source);
     PromoteResult result{content.top.digest, content.top.media_type, {}, {}};
+
+    // From the guard to the confirmation no other promotion of this run touches these names.
+    DestinationLocks own_locks;
+    auto held = (locks ? *locks : own_locks).hold(promotion_locked_names(request));
 
     // Guard every destination before writing anything.
     for (const auto& destination : request.destinations) {
@@ -229,6 +339,7 @@ PromoteResult promote(RegistryClient& client, const PromoteRequest& request, con
         auto current = client.head_manifest(probe);
         if (current && current->digest == result.digest) {
             outcome.action = "unchanged";
+            outcome.written = true;  // nothing to write: it already is what we promise
         } else if (current && destination.tag) {
             if (!request.allow_move)
                 throw_check_failed(destination.str() + " points at " + current->digest.str() + ", not " +
@@ -243,28 +354,50 @@ PromoteResult promote(RegistryClient& client, const PromoteRequest& request, con
 
     BlobPlacements own_placements;
     BlobPlacer placer(client, source, result.blobs, progress, placements ? *placements : own_placements);
-    for (const auto& outcome : result.destinations) {
-        if (outcome.action == "unchanged") continue;
-        const Reference& to = outcome.destination;
-        Reference name = to.tag ? to : to.with_digest(result.digest);
-        bool confirmed = (to.repository() == source.repository() ? put(client, name, content.top)
-                                                                 : copy_into(client, placer, content, to, name))
-                             .confirmed;
-        // The registry's Docker-Content-Digest on the PUT is the confirmation; without it, ask.
-        if (!confirmed && to.tag) {
-            auto now = client.head_manifest(to);
-            if (!now || now->digest != result.digest)
-                throw_check_failed("after writing, " + to.str() + " resolves to " +
-                                   (now ? now->digest.str() : "nothing") + ", not " + result.digest.str());
-        }
-    }
-    if (request.referrers) {
-        std::set<std::string> done;
-        for (const auto& outcome : result.destinations) {
+    DestinationOutcome* current = nullptr;  // the destination being written, for the failure record
+    try {
+        // Everything by digest into every other repository first: a failure here moves no tag.
+        std::set<std::string> filled, referred;
+        std::vector<CopiedReferrers> referrers;
+        for (auto& outcome : result.destinations) {
             const Reference& to = outcome.destination;
-            if (to.repository() == source.repository() || !done.insert(to.repository()).second) continue;
-            result.referrers += copy_referrers(client, placer, source, to, result.digest);
+            if (to.repository() == source.repository()) continue;
+            current = outcome.written ? nullptr : &outcome;
+            if (!outcome.written && filled.insert(to.repository()).second) copy_by_digest(client, placer, content, to);
+            // Referrers may have been added since an earlier copy: an unchanged destination gets them too.
+            if (request.referrers && referred.insert(to.repository()).second)
+                referrers.push_back(copy_referrers(client, placer, source, to, result.digest));
+            if (!to.tag) outcome.written = true;  // a bare repository is the digest itself
         }
+        // Then the tags, each confirmed.
+        for (auto& outcome : result.destinations) {
+            const Reference& to = outcome.destination;
+            if (outcome.written) continue;
+            current = &outcome;
+            // The registry's Docker-Content-Digest on the PUT is the confirmation; without it, ask.
+            if (!put(client, to, content.top).confirmed) {
+                auto now = client.head_manifest(to);
+                if (!now || now->digest != result.digest)
+                    throw_check_failed("after writing, " + to.str() + " resolves to " +
+                                       (now ? now->digest.str() : "nothing") + ", not " + result.digest.str());
+            }
+            outcome.written = true;
+        }
+        current = nullptr;
+        for (const auto& copied : referrers) {
+            write_fallback_tag(client, copied, result.digest);
+            result.referrers += copied.count;
+        }
+    } catch (const Error& e) {
+        if (current) current->failed = true;
+        result.error = e.what();
+        throw PromoteFailure(e, std::move(result));
+    } catch (const std::exception& e) {
+        // Whatever went wrong, what was written is still to be recorded.
+        Error unexpected(ErrorKind::Registry, std::string("unexpected failure: ") + e.what());
+        if (current) current->failed = true;
+        result.error = unexpected.what();
+        throw PromoteFailure(unexpected, std::move(result));
     }
     return result;
 }

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -34,6 +35,13 @@ bool flag_of(const nlohmann::json& line, const char* key, const std::string& whe
     if (!line.contains(key)) return false;
     if (!line[key].is_boolean()) throw_usage(where + ": \"" + key + "\" must be true or false");
     return line[key].get<bool>();
+}
+
+// The history entry of one item's promotion, in its artifact (if it has one).
+void record_item_promotion(const ListItem& item, const PromoteResult& result) {
+    if (!item.artifact_path) return;
+    Artifact artifact = Artifact::load(*item.artifact_path);
+    if (record_promotion(artifact, result)) artifact.save(*item.artifact_path);
 }
 
 }  // namespace
@@ -89,7 +97,23 @@ std::vector<ListItem> parse_promotion_list(const std::string& text, const std::s
         items.push_back(std::move(item));
     }
     if (items.empty()) throw_usage(origin + ": no promotions listed");
+    check_distinct_destinations(items, origin);
     return items;
+}
+
+void check_distinct_destinations(const std::vector<ListItem>& items, const std::string& origin) {
+    std::map<std::string, int> first_line;  // normalised destination tag -> the line that names it first
+    for (const auto& item : items) {
+        std::set<std::string> on_this_line;  // one line naming a tag twice writes the same digest twice: harmless
+        for (const auto& destination : item.request.destinations) {
+            if (!destination.tag || !on_this_line.insert(destination.str()).second) continue;
+            auto [earlier, inserted] = first_line.emplace(destination.str(), item.line);
+            if (!inserted)
+                throw_usage(origin + ":" + std::to_string(item.line) + ": destination " + quote(destination.str()) +
+                            " is also named on " + origin + ":" + std::to_string(earlier->second) +
+                            "; two promotions of one tag would race: name each destination on one line only");
+        }
+    }
 }
 
 std::vector<ItemOutcome> promote_all(registry::RegistryClient& client, const std::vector<ListItem>& items, int jobs,
@@ -97,16 +121,23 @@ std::vector<ItemOutcome> promote_all(registry::RegistryClient& client, const std
     std::vector<ItemOutcome> outcomes(items.size());
     std::atomic<std::size_t> next{0};
     BlobPlacements placements;  // a blob uploaded for one item is mounted by the next
+    DestinationLocks locks;      // one item at a time per destination name, from guard to confirmation
     auto work = [&] {
         for (std::size_t i = next++; i < items.size(); i = next++) {
             registry::RequestScope requests;
             ItemOutcome& outcome = outcomes[i];
             try {
-                outcome.result = promote(client, items[i].request, progress, &placements);
-                if (items[i].artifact_path) {
-                    Artifact artifact = Artifact::load(*items[i].artifact_path);
-                    artifact.append_history(promotion_history_entry(*outcome.result));
-                    artifact.save(*items[i].artifact_path);
+                outcome.result = promote(client, items[i].request, progress, &placements, &locks);
+                record_item_promotion(items[i], *outcome.result);
+            } catch (const PromoteFailure& e) {
+                // What was written is recorded all the same: a moved tag's previous digest is the way back.
+                outcome.result = e.partial();
+                outcome.failure = e.kind();
+                outcome.error = e.what();
+                try {
+                    record_item_promotion(items[i], e.partial());
+                } catch (const Error& saving) {
+                    outcome.error += std::string("; the artifact's history was not saved either: ") + saving.what();
                 }
             } catch (const Error& e) {
                 outcome.failure = e.kind();

@@ -24,6 +24,11 @@ struct ListItem {
 // line is Error(Usage) naming the file and line.
 std::vector<ListItem> parse_promotion_list(const std::string& text, const std::string& origin);
 
+// Refuses (Error(Usage)) a destination tag named by two lines, after normalisation (docker.io/library/x:1 is
+// x:1), naming both origin:LINE: two promotions of one tag in one run would race. A bare repository (digest
+// only, no tag) is no conflict. parse_promotion_list calls it.
+void check_distinct_destinations(const std::vector<ListItem>& items, const std::string& origin);
+
 struct ItemOutcome {
     std::optional<PromoteResult> result;
     std::optional<ErrorKind> failure;  // set when the item failed
@@ -32,7 +37,8 @@ struct ItemOutcome {
 };
 
 // Runs every item with `jobs` workers over one client. An item's failure does not stop the others.
-// Items with an artifact get a history entry, saved atomically.
+// Items with an artifact get a history entry, saved atomically, for what was written: after a failure too
+// (the outcome then has both the partial result and the failure).
 std::vector<ItemOutcome> promote_all(registry::RegistryClient& client, const std::vector<ListItem>& items, int jobs,
                                      const ProgressFn& progress = {});
 

@@ -328,4 +328,14 @@ void RegistryClient::finish_upload(const Reference& ref, const std::string& loca
         throw_registry(action + ": the registry stored it as " + stored->str());
 }
 
+void RegistryClient::cancel_upload(const Reference& ref, const std::string& location) noexcept {
+    try {
+        HttpRequest request{"DELETE", location};
+        execute(ref, {push_scope(ref.path)}, request, "cancelling a blob upload to " + ref.repository(),
+                RetryMode::Once);
+    } catch (...) {
+        // Cancelling is a courtesy; the copy's own outcome is what gets reported.
+    }
+}
+
 }  // namespace digestflow::registry

@@ -119,6 +119,10 @@ public:
     Transport& transport() { return m_transport; }
     const RetryPolicy& retry_policy() const { return m_options.retry; }
 
+    // Best effort: DELETEs an upload session that will not be finished (a copy that starts over or failed),
+    // so the registry can drop its partial data. Never throws: a registry that keeps it cleans up itself.
+    void cancel_upload(const Reference& ref, const std::string& location) noexcept;
+
 private:
     // Sends a request for a path on ref's registry with auth, retrying transient failures as `mode` allows.
     // request.url is a path on ref's registry, or an absolute URL the registry handed out (upload locations).

@@ -60,4 +60,10 @@ std::string push_manifest(const std::string& host, const std::string& repository
     return digest_of_raw(bytes);
 }
 
+bool blob_exists(const std::string& host, const std::string& repository, const std::string& digest) {
+    auto answer = send(host, "HEAD", "/v2/" + repository + "/blobs/" + digest, "", "");
+    if (answer.status != 200 && answer.status != 404) fail("looking up blob " + digest + " in " + repository, answer);
+    return answer.status == 200;
+}
+
 }  // namespace digestflow::testsupport

@@ -11,4 +11,7 @@ std::string push_blob(const std::string& host, const std::string& repository, co
 std::string push_manifest(const std::string& host, const std::string& repository, const std::string& reference,
                           const std::string& bytes, const std::string& media_type);
 
+// HEAD of a blob in a repository: whether the registry holds it there (200) or not (404); throws otherwise.
+bool blob_exists(const std::string& host, const std::string& repository, const std::string& digest);
+
 }  // namespace digestflow::testsupport

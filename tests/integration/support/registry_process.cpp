@@ -143,6 +143,12 @@ void Registry::write_config() const {
              << "\n    service: " << quoted(token.service) << "\n    issuer: " << quoted(token.issuer)
              << "\n    rootcertbundle: " << quoted(token.root_cert_bundle) << "\n";
     }
+    if (!m_options.allowed_layer_urls.empty()) { // double-quoted YAML: patterns without backslashes
+        yaml << "validation:\n  manifests:\n    urls:\n      allow:\n";
+        for (const auto& pattern : m_options.allowed_layer_urls) {
+            yaml << "        - " << quoted(pattern) << "\n";
+        }
+    }
     write_text_file(config_path(), yaml.str());
 }
 

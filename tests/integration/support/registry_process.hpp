@@ -29,6 +29,9 @@ struct RegistryOptions {
     std::string cert_dir;                              // with tls: folder with ca.crt for skopeo/buildah
     std::optional<TokenAuthConfig> token_auth;         // bearer auth (exclusive with htpasswd)
     std::string log_level = "info";
+    // validation.manifests.urls.allow: regexes of the URLs a foreign (non-distributable) layer may name.
+    // Unset, distribution refuses every manifest with such a layer.
+    std::vector<std::string> allowed_layer_urls;
 
     // HTTPS with the material's server certificate; the material must outlive the Registry.
     RegistryOptions& with_tls(const TlsMaterial& material);
