@@ -2,6 +2,8 @@
 
 #include "digestflow/json_input.hpp"
 
+#include <algorithm>
+
 #include "digestflow/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -61,6 +63,19 @@ bool refers_to(std::string_view referrer_bytes, const Digest& subject) {
     if (digest == named->end() || !digest->is_string() || !Digest::is_valid(digest->get<std::string>()))
         return false;
     return Digest::parse(digest->get<std::string>()) == subject;
+}
+
+std::string referrers_index_without(const std::string& index, const std::vector<Digest>& dropped) {
+    if (dropped.empty()) return index;
+    nlohmann::ordered_json doc = parse_index(index, "source's");
+    auto& manifests = doc["manifests"];
+    for (auto it = manifests.begin(); it != manifests.end();) {
+        bool drop = it->is_object() && it->contains("digest") && (*it)["digest"].is_string() &&
+                    std::any_of(dropped.begin(), dropped.end(),
+                                [&](const Digest& d) { return d.str() == (*it)["digest"].get<std::string>(); });
+        it = drop ? manifests.erase(it) : it + 1;
+    }
+    return doc.dump();
 }
 
 }  // namespace digestflow

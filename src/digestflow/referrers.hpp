@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace digestflow {
 
@@ -25,5 +26,9 @@ std::string merge_referrers_index(const std::string& existing, const std::string
 // malformed one, or bytes that are not a JSON object. Digests compare exactly (algorithm and hex).
 bool refers_to(const Manifest& referrer, const Digest& subject);
 bool refers_to(std::string_view referrer_bytes, const Digest& subject);
+
+// `index` without the descriptors of `dropped` (referrers that turned out not to refer to the subject), the
+// rest kept whole and in order. Throws Error(Usage) when `index` is not an image index.
+std::string referrers_index_without(const std::string& index, const std::vector<Digest>& dropped);
 
 }  // namespace digestflow

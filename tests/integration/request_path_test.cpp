@@ -261,8 +261,9 @@ TEST_F(RequestPath, AContradictingDockerContentDigestIsRefused) {
     EXPECT_NE(checks[0]["detail"].get<std::string>().find("Docker-Content-Digest"), std::string::npos) << run.describe();
 }
 
-// Defect 13: only the first page of the referrers API was read, and a registry answering 405 there (no
-// referrers API) failed the run instead of falling back to the sha256-<hex> tag.
+// Defect 13: only the first page of the referrers API was read, a listed manifest's own subject was never
+// checked, and a registry answering 405 there (no referrers API) failed the run instead of falling back to
+// the sha256-<hex> tag.
 TEST_F(RequestPath, ReferrersComeFromEveryPageOrFromTheFallbackTag) {
     const std::string repo = "team/signed";
     std::string subject = buildah->push("app", open->host() + "/" + repo + ":1.0", plain);
@@ -282,13 +283,21 @@ TEST_F(RequestPath, ReferrersComeFromEveryPageOrFromTheFallbackTag) {
     };
     auto first = signature("first signature");
     auto second = signature("second signature");
-    auto index_of = [](const std::pair<std::string, std::string>& referrer) {
-        return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)"
-               R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + referrer.first +
-               R"(","size":)" + std::to_string(referrer.second.size()) +
-               R"(,"artifactType":"application/vnd.example.signature.v1"}]})";
+    // Listed as a referrer, but its own subject is another image: it must not travel as this one's.
+    std::string other = buildah->push("app", open->host() + "/" + repo + ":other", plain, ImageFormat::Docker);
+    std::string real_subject = subject;
+    subject = other;
+    auto stranger = signature("a signature of another image");
+    subject = real_subject;
+    auto index_of = [](const std::vector<std::pair<std::string, std::string>>& referrers) {
+        std::string list;
+        for (const auto& referrer : referrers)
+            list += (list.empty() ? "" : ",") + std::string(R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")") +
+                    referrer.first + R"(","size":)" + std::to_string(referrer.second.size()) +
+                    R"(,"artifactType":"application/vnd.example.signature.v1"})";
+        return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)" + list + "]}";
     };
-    push_manifest(open->host(), repo, "sha256-" + subject.substr(7), index_of(first),
+    push_manifest(open->host(), repo, "sha256-" + subject.substr(7), index_of({first}),
                   "application/vnd.oci.image.index.v1+json");
 
     CountingProxy proxy(open->host());
@@ -298,7 +307,7 @@ TEST_F(RequestPath, ReferrersComeFromEveryPageOrFromTheFallbackTag) {
         if (!is_path(request, "GET", api)) return std::nullopt;
         if (!paged) return std::string("HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
         bool second_page = request.path.find("?page=2") != std::string::npos;
-        std::string body = index_of(second_page ? second : first);
+        std::string body = second_page ? index_of({second, stranger}) : index_of({first});
         return "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\n" +
                (second_page ? std::string() : "Link: <" + api + "?page=2>; rel=\"next\"\r\n") +
                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -307,8 +316,14 @@ TEST_F(RequestPath, ReferrersComeFromEveryPageOrFromTheFallbackTag) {
                                    mirror->host() + "/paged/signed:1.0", "--referrers", "--json"});
     ASSERT_EQ(both.exit_code, 0) << both.describe();
     EXPECT_EQ(json_output(both)["referrers"], 2);
+    EXPECT_EQ(json_output(both)["referrersSkipped"], 1);
     EXPECT_EQ(raw_manifest(mirror->host() + "/paged/signed@" + first.first, plain), first.second);
     EXPECT_EQ(raw_manifest(mirror->host() + "/paged/signed@" + second.first, plain), second.second);
+    EXPECT_NE(skopeo_inspect_raw(mirror->host() + "/paged/signed@" + stranger.first, plain).exit_code, 0)
+        << "a manifest whose subject is another digest was copied as a referrer";
+    EXPECT_EQ(raw_manifest(mirror->host() + "/paged/signed:sha256-" + subject.substr(7), plain).find(stranger.first),
+              std::string::npos)
+        << "the stranger is not in the destination's fallback index";
 
     paged = false;
     auto fallback = run_tool("retag", {"--source", proxy.host() + "/" + repo + "@" + subject, "--to",

@@ -126,3 +126,22 @@ INSTANTIATE_TEST_SUITE_P(Cases, RefersTo, testing::ValuesIn(refers_cases), label
 
 }  // namespace
 }  // namespace digestflow
+
+namespace digestflow {
+namespace {
+
+TEST(ReferrersIndexWithout, DropsOnlyTheNamedDescriptors) {
+    const std::string a = "sha256:" + std::string(64, 'a'), b = "sha256:" + std::string(64, 'b');
+    const std::string index = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)"
+                              R"({"mediaType":"m","digest":")" + a + R"(","size":1,"annotations":{"k":"v"}},)"
+                              R"({"mediaType":"m","digest":")" + b + R"(","size":2}]})";
+    EXPECT_EQ(referrers_index_without(index, {}), index) << "nothing dropped: the bytes are kept";
+    auto kept = nlohmann::json::parse(referrers_index_without(index, {Digest::parse(b)}));
+    ASSERT_EQ(kept["manifests"].size(), 1u);
+    EXPECT_EQ(kept["manifests"][0]["digest"], a);
+    EXPECT_EQ(kept["manifests"][0]["annotations"]["k"], "v") << "kept descriptors stay whole";
+    EXPECT_THROW(referrers_index_without("[]", {Digest::parse(a)}), Error);
+}
+
+}  // namespace
+}  // namespace digestflow

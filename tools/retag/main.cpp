@@ -55,6 +55,7 @@ nlohmann::ordered_json describe(const operations::PromoteResult& result) {
     doc["blobs"] = {{"present", b.present}, {"mounted", b.mounted}, {"uploaded", b.uploaded},
                     {"bytesUploaded", b.bytes_uploaded}};
     doc["referrers"] = result.referrers;
+    if (result.referrers_skipped > 0) doc["referrersSkipped"] = result.referrers_skipped;
     return doc;
 }
 
@@ -179,6 +180,8 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
                  std::to_string(b.uploaded) + " uploaded (" + std::to_string(b.bytes_uploaded) + " bytes); " +
                  std::to_string(client.request_count()) + " HTTP requests";
     if (args.has("referrers")) tool.text += "\nreferrers copied: " + std::to_string(result.referrers);
+    if (result.referrers_skipped > 0)
+        tool.text += " (" + std::to_string(result.referrers_skipped) + " listed with another subject: not copied)";
     add_rate_limit(tool, client);
     return tool;
 }

@@ -199,6 +199,7 @@ struct CopiedReferrers {
     std::string listed;        // the source's referrers index
     bool needs_fallback = false;  // the destination did not index the subjects itself
     int count = 0;
+    int skipped = 0;  // listed, but not referring to the subject
 };
 
 // Copies every referrer of the promoted digest into `to` by digest (each verified, with its blobs).
@@ -209,13 +210,21 @@ CopiedReferrers copy_referrers(RegistryClient& client, BlobPlacer& placer, const
     if (!listed) return copied;
     Manifest index = parse_manifest(listed->index, "", "referrers of " + source.with_digest(subject).str());
     bool destination_indexes = true;
+    std::vector<Digest> strangers;
     for (const auto& referrer : index.manifests) {
         SourceContent content = fetch_source(client, source.with_digest(referrer.digest));
+        // A listing is only the registry's word (anyone who can push can write a fallback tag): a manifest
+        // whose own subject is not the digest is no referrer of it, and is not copied as one.
+        if (!refers_to(content.top.bytes, subject)) {
+            strangers.push_back(referrer.digest);
+            continue;
+        }
         destination_indexes = copy_by_digest(client, placer, content, to).subject_indexed && destination_indexes;
     }
-    copied.listed = std::move(listed->index);
-    copied.needs_fallback = !destination_indexes && !index.manifests.empty();
-    copied.count = static_cast<int>(index.manifests.size());
+    copied.count = static_cast<int>(index.manifests.size() - strangers.size());
+    copied.skipped = static_cast<int>(strangers.size());
+    copied.listed = referrers_index_without(listed->index, strangers);
+    copied.needs_fallback = !destination_indexes && copied.count > 0;
     return copied;
 }
 
@@ -387,6 +396,7 @@ PromoteResult promote(RegistryClient& client, const PromoteRequest& request, con
         for (const auto& copied : referrers) {
             write_fallback_tag(client, copied, result.digest);
             result.referrers += copied.count;
+            result.referrers_skipped += copied.skipped;
         }
     } catch (const Error& e) {
         if (current) current->failed = true;

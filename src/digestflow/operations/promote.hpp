@@ -49,6 +49,7 @@ struct PromoteResult {
     std::vector<DestinationOutcome> destinations;
     BlobCounts blobs;
     int referrers = 0;  // referrer manifests copied into other repositories
+    int referrers_skipped = 0;  // listed as referrers, but their subject is another digest: not copied
     std::optional<std::string> error;  // set in a failed promotion's partial result (PromoteFailure)
 };
 
