@@ -7,8 +7,6 @@
 #include "support/token_server.hpp"
 #include "tools.hpp"
 
-#include <Poco/Base64Encoder.h>
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -22,15 +20,6 @@ const std::string user = "ci-bot";
 const std::string password = "Xy9-very-secret-pw";
 const std::string wrong_password = "Wr0ng-secret-guess";
 
-std::string base64(const std::string& text) {
-    std::ostringstream out;
-    Poco::Base64Encoder encoder(out);
-    encoder.rdbuf()->setLineLength(0);
-    encoder << text;
-    encoder.close();
-    return out.str();
-}
-
 // A docker config folder whose config.json holds `content`.
 std::string config_dir(const TempDir& work, const std::string& name, const std::string& content) {
     std::string dir = work.file(name);
@@ -40,11 +29,11 @@ std::string config_dir(const TempDir& work, const std::string& name, const std::
 }
 
 std::string auths_config(const std::string& host, const std::string& secret) {
-    return R"({"auths": {")" + host + R"(": {"auth": ")" + base64(user + ":" + secret) + R"("}}})";
+    return R"({"auths": {")" + host + R"(": {"auth": ")" + base64_text(user + ":" + secret) + R"("}}})";
 }
 
 void expect_no_secret(const RunResult& run) {
-    for (const auto& secret : {password, wrong_password, base64(user + ":" + password), base64(user + ":" + wrong_password)}) {
+    for (const auto& secret : {password, wrong_password, base64_text(user + ":" + password), base64_text(user + ":" + wrong_password)}) {
         EXPECT_EQ(run.stdout_text.find(secret), std::string::npos) << "secret printed on stdout";
         EXPECT_EQ(run.stderr_text.find(secret), std::string::npos) << "secret printed on stderr";
     }

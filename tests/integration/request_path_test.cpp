@@ -15,8 +15,6 @@
 #include "support/token_server.hpp"
 #include "tools.hpp"
 
-#include <Poco/Base64Encoder.h>
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -31,15 +29,6 @@ namespace {
 
 const std::string user = "release-bot";
 const std::string password = "Pw-that-must-stay-home-42";
-
-std::string base64(const std::string& text) {
-    std::ostringstream out;
-    Poco::Base64Encoder encoder(out);
-    encoder.rdbuf()->setLineLength(0);
-    encoder << text;
-    encoder.close();
-    return out.str();
-}
 
 std::string contains_none_of(const RunResult& run, const std::vector<std::string>& secrets) {
     for (const auto& secret : secrets)
@@ -92,7 +81,7 @@ protected:
         std::string dir = work.file("docker-config");
         std::filesystem::create_directories(dir);
         write_text_file(dir + "/config.json",
-                        R"({"auths": {")" + host + R"(": {"auth": ")" + base64(user + ":" + password) + R"("}}})");
+                        R"({"auths": {")" + host + R"(": {"auth": ")" + base64_text(user + ":" + password) + R"("}}})");
         return dir;
     }
 
@@ -145,7 +134,7 @@ TEST_F(RequestPath, ARedirectTargetAskingForCredentialsGetsNone) {
         EXPECT_FALSE(request.header("Authorization")) << request.method << " " << request.target << " carried credentials";
         EXPECT_NE(request.target.rfind("/token", 0), 0u) << "the stranger's token realm was asked";
     }
-    EXPECT_EQ(contains_none_of(run, {password, base64(user + ":" + password), "SIGNATURE-SECRET"}), "");
+    EXPECT_EQ(contains_none_of(run, {password, base64_text(user + ":" + password), "SIGNATURE-SECRET"}), "");
 }
 
 // Defect 5: a chunked body cut off mid-chunk (or at a chunk boundary) passed for a complete one; the manifest

@@ -2,7 +2,11 @@
 
 #include "support/temp_dir.hpp"
 
+#include <Poco/Base64Encoder.h>
+
 #include <gtest/gtest.h>
+
+#include <sstream>
 
 namespace digestflow::testsupport {
 
@@ -18,6 +22,15 @@ RunResult run_tool(const std::string& tool, const std::vector<std::string>& args
     options.env = env;
     options.timeout_seconds = 120;
     return run_command(argv, options);
+}
+
+std::string base64_text(const std::string& text) {
+    std::ostringstream out;
+    Poco::Base64Encoder encoder(out);
+    encoder.rdbuf()->setLineLength(0);
+    encoder << text;
+    encoder.close();
+    return out.str();
 }
 
 nlohmann::json json_output(const RunResult& result) {

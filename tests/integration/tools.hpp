@@ -15,6 +15,9 @@ namespace digestflow::testsupport {
 RunResult run_tool(const std::string& tool, const std::vector<std::string>& args,
                    std::map<std::string, std::string> env = {});
 
+// Standard base64 of `text` (docker config.json "auth" values), from Poco: independent of the code under test.
+std::string base64_text(const std::string& text);
+
 // Parses stdout of a --json run; fails the test (and returns null) when it is not JSON.
 nlohmann::json json_output(const RunResult& result);
 

@@ -167,3 +167,14 @@ TEST(FramingReuse, TwoResponsesOnOneConnection) {
 
 }  // namespace
 }  // namespace digestflow::registry
+
+namespace digestflow::registry {
+namespace {
+
+TEST(FramingLimits, AnEndlessChunkSizeLineIsMalformedNotBrokenOff) {
+    auto got = read_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;" + std::string(10000, 'x') + "\r\n");
+    EXPECT_NE(got.error.find("chunk size line longer than"), std::string::npos) << got.error;
+}
+
+}  // namespace
+}  // namespace digestflow::registry

@@ -79,7 +79,7 @@ bool ResponseReader::fill() {
     return true;
 }
 
-std::string ResponseReader::read_line(std::size_t limit, const char* what) {
+std::optional<std::string> ResponseReader::next_line(std::size_t limit, const char* what) {
     for (std::size_t scanned = 0;;) {
         const char* start = m_buffer.data() + m_begin;
         const char* newline =
@@ -92,9 +92,14 @@ std::string ResponseReader::read_line(std::size_t limit, const char* what) {
         }
         scanned = m_end - m_begin;
         if (scanned > limit) throw FramingError(std::string(what) + " longer than " + std::to_string(limit) + " bytes", false);
-        if (!fill())
-            throw FramingError(std::string("the connection closed in the middle of the ") + what, !m_received_any);
+        if (!fill()) return std::nullopt;
     }
+}
+
+std::string ResponseReader::read_line(std::size_t limit, const char* what) {
+    auto line = next_line(limit, what);
+    if (!line) throw FramingError(std::string("the connection closed in the middle of the ") + what, !m_received_any);
+    return *line;
 }
 
 ResponseHead ResponseReader::read_head(bool no_body) {
@@ -210,16 +215,12 @@ std::size_t ResponseReader::read_chunked(char* buffer, std::size_t capacity) {
     for (;;) {
         switch (m_chunk_state) {
         case ChunkState::Size: {
-            std::string line;
-            try {
-                line = read_line(max_chunk_line, "chunk size line");
-            } catch (const FramingError&) {
-                throw broke_off("at a chunk boundary");
-            }
-            std::string size_text = trim(line.substr(0, line.find(';')));
+            auto line = next_line(max_chunk_line, "chunk size line");
+            if (!line) throw broke_off("at a chunk boundary");
+            std::string size_text = trim(line->substr(0, line->find(';')));
             if (size_text.empty() || size_text.size() > 15 ||
                 size_text.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
-                throw FramingError("malformed chunk size \"" + line.substr(0, 40) + "\"", false);
+                throw FramingError("malformed chunk size \"" + line->substr(0, 40) + "\"", false);
             m_remaining = std::stoll(size_text, nullptr, 16);
             m_chunk_state = m_remaining == 0 ? ChunkState::Trailers : ChunkState::Data;
             break;
@@ -233,24 +234,16 @@ std::size_t ResponseReader::read_chunked(char* buffer, std::size_t capacity) {
             return n;
         }
         case ChunkState::DataEnd: {
-            std::string rest;
-            try {
-                rest = read_line(max_chunk_line, "chunk end");
-            } catch (const FramingError&) {
-                throw broke_off("after a chunk");
-            }
-            if (!rest.empty()) throw FramingError("a chunk is longer than its size line says", false);
+            auto rest = next_line(max_chunk_line, "chunk end");
+            if (!rest) throw broke_off("after a chunk");
+            if (!rest->empty()) throw FramingError("a chunk is longer than its size line says", false);
             m_chunk_state = ChunkState::Size;
             break;
         }
         case ChunkState::Trailers: {
-            std::string trailer;
-            try {
-                trailer = read_line(max_line, "chunked trailer");
-            } catch (const FramingError&) {
-                throw broke_off("in the trailer");
-            }
-            if (trailer.empty()) {
+            auto trailer = next_line(max_line, "chunked trailer");
+            if (!trailer) throw broke_off("in the trailer");
+            if (trailer->empty()) {
                 m_chunk_state = ChunkState::Done;
                 m_body_done = true;
                 return 0;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -66,7 +67,9 @@ private:
     enum class ChunkState { Size, Data, DataEnd, Trailers, Done };
 
     bool fill();                                // more bytes into the buffer; false at the end of the stream
-    std::string read_line(std::size_t limit, const char* what);
+    // One line without its end; nullopt when the stream ends first. Throws FramingError past `limit` bytes.
+    std::optional<std::string> next_line(std::size_t limit, const char* what);
+    std::string read_line(std::size_t limit, const char* what);  // the end of the stream is an error
     std::size_t take(char* buffer, std::size_t capacity);  // from the buffer, else straight from the source
     std::size_t read_chunked(char* buffer, std::size_t capacity);
     void set_framing(const ResponseHead& head, bool no_body);
