@@ -311,7 +311,7 @@ TEST_F(Retag, AShortSourceBlobFailsAtOnceNamingTheSource) {
     auto run = run_tool("retag", {"--source", proxy.host() + "/team/big@" + big_digest, "--to",
                                   target->host() + "/short/big:1"});
 
-    EXPECT_EQ(run.exit_code, 3) << run.describe();
+    EXPECT_EQ(run.exit_code, 1) << run.describe() << " (the content is wrong, as for bytes that do not hash)";
     EXPECT_NE(run.stderr_text.find(proxy.host() + " sent "), std::string::npos) << run.stderr_text;
     EXPECT_NE(run.stderr_text.find(big_layer), std::string::npos) << run.stderr_text;
     EXPECT_EQ(run.stderr_text.find("no answer from"), std::string::npos) << run.stderr_text;

@@ -73,8 +73,9 @@ void stream_blob(RegistryClient& client, const Reference& from, const Reference&
                     if (!pipe.write(data, n)) throw FinalError(ErrorKind::Registry, "the upload was abandoned");
                 });
             if (!found) throw_registry("blob " + blob.digest.str() + " is missing from " + from.repository());
+            // A whole answer (the transport checked its framing) of the wrong size is the wrong content.
             if (bytes != blob.size)
-                throw_registry(from.domain + " sent " + std::to_string(bytes) + " bytes of " + what + ", not the " +
+                throw_check_failed(from.domain + " sent " + std::to_string(bytes) + " bytes of " + what + ", not the " +
                                std::to_string(blob.size) + " its descriptor declares; refusing it (nothing was stored)");
             Digest received = hasher->finish();
             if (received != blob.digest)
