@@ -2,6 +2,7 @@
 #include "digestflow/artifact.hpp"
 #include "digestflow/cli/exit_codes.hpp"
 #include "digestflow/cli/progress.hpp"
+#include "digestflow/cli/promotion_report.hpp"
 #include "digestflow/cli/run.hpp"
 #include "digestflow/error.hpp"
 #include "digestflow/operations/promote_list.hpp"
@@ -42,39 +43,6 @@ const cli::ToolSpec spec{
     "  retag --to registry.example.com/prod/app:1.4.2 --to mirror.example.com/prod/app\n"
     "  retag --from-list promotions.jsonl -j 8 --json\n"};
 
-nlohmann::ordered_json describe(const operations::PromoteResult& result) {
-    nlohmann::ordered_json doc{{"digest", result.digest.str()}, {"destinations", nlohmann::ordered_json::array()}};
-    for (const auto& d : result.destinations) {
-        nlohmann::ordered_json entry{{"reference", d.destination.str()}, {"action", d.action}};
-        if (d.previous) entry["previous"] = d.previous->str();
-        if (result.error) entry["written"] = d.written;  // a failed promotion: what it did write
-        if (d.failed) entry["failed"] = true;
-        doc["destinations"].push_back(entry);
-    }
-    const auto& b = result.blobs;
-    doc["blobs"] = {{"present", b.present}, {"mounted", b.mounted}, {"uploaded", b.uploaded},
-                    {"bytesUploaded", b.bytes_uploaded}};
-    doc["referrers"] = result.referrers;
-    if (result.referrers_skipped > 0) doc["referrersSkipped"] = result.referrers_skipped;
-    return doc;
-}
-
-void add_rate_limit(cli::ToolResult& tool, const registry::RegistryClient& client) {
-    auto limit = client.rate_limit();
-    if (limit.headers.empty() && limit.throttled == 0) return;
-    tool.json["rateLimit"] = {{"throttled", limit.throttled}, {"headers", limit.headers}};
-    tool.text += "\nrate limited: " + std::to_string(limit.throttled) + " time(s) waited out";
-}
-
-// After a failure: which destinations were written all the same (they are in the artifact's history).
-std::string written_note(const std::optional<operations::PromoteResult>& partial) {
-    std::string names;
-    if (partial)
-        for (const auto& d : partial->destinations)
-            if (d.written) names += (names.empty() ? "" : ", ") + d.destination.str() + " (" + d.action + ")";
-    return names.empty() ? "" : "; written before the failure: " + names;
-}
-
 int jobs_of(const cli::ParsedArgs& args) {
     std::string text = args.value_or("jobs", "4");
     if (text.empty() || text.size() > 3 || text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) < 1)
@@ -104,16 +72,14 @@ cli::ToolResult run_list(const cli::ParsedArgs& args) {
         nlohmann::ordered_json entry{{"line", items[i].line}, {"source", items[i].request.source.str()}, {"exitCode", code}};
         std::string line = (code ? "FAIL " : "ok   ") + path + ":" + std::to_string(items[i].line) + " ";
         if (outcome.result) {
-            auto described = describe(*outcome.result);
+            auto described = cli::describe_promotion(*outcome.result);
             for (auto& [key, value] : described.items()) entry[key] = value;
         }
         if (outcome.failure) {
             entry["error"] = outcome.error;
-            line += outcome.error + written_note(outcome.result);
+            line += outcome.error + cli::written_note(outcome.result);
         } else {
-            std::string names;
-            for (const auto& d : outcome.result->destinations) names += (names.empty() ? "" : ", ") + d.destination.str() + " (" + d.action + ")";
-            line += items[i].request.source.str() + " -> " + names;
+            line += items[i].request.source.str() + " -> " + cli::destination_names(*outcome.result);
         }
         entry["requests"] = outcome.requests;
         tool.json["items"].push_back(entry);
@@ -122,7 +88,7 @@ cli::ToolResult run_list(const cli::ParsedArgs& args) {
     tool.text += std::to_string(items.size() - failed) + " promoted, " + std::to_string(failed) + " failed; " +
                  std::to_string(client.request_count()) + " HTTP requests";
     tool.json["requests"] = client.request_count();
-    add_rate_limit(tool, client);
+    cli::add_rate_limit(tool, client);
     return tool;
 }
 
@@ -135,13 +101,13 @@ operations::PromoteResult promote_recording(registry::RegistryClient& client, co
         return operations::promote(client, request, progress.callback());
     } catch (const operations::PromoteFailure& e) {
         progress.finish();
-        Error failure(e.kind(), e.what() + written_note(e.partial()));
+        Error failure(e.kind(), e.what() + cli::written_note(e.partial()));
         try {
             if (artifact && operations::record_promotion(*artifact, e.partial())) artifact->save(out_path);
         } catch (const Error& saving) {
             failure = Error(e.kind(), failure.what() + std::string("; the artifact's history was not saved either: ") + saving.what());
         }
-        throw ReportedError(failure, std::make_shared<const nlohmann::ordered_json>(describe(e.partial())));
+        throw ReportedError(failure, std::make_shared<const nlohmann::ordered_json>(cli::describe_promotion(e.partial())));
     }
 }
 
@@ -154,7 +120,7 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
         throw_usage("--source and --artifact both name what to promote; give one (--source writes no artifact)");
     if (auto text = args.value("source")) {
         source = Reference::parse(*text);
-        if (!source.digest) throw_usage("--source " + *text + ": give REPOSITORY@DIGEST; retag never resolves a tag");
+        if (!source.digest) throw_usage("--source " + quote(*text) + ": give REPOSITORY@DIGEST; retag never resolves a tag");
     } else {
         artifact = Artifact::load(args.artifact_path());
         source = Reference::parse(artifact->image().repository).with_digest(artifact->image().digest);
@@ -169,20 +135,10 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
     if (artifact && operations::record_promotion(*artifact, result)) artifact->save(args.out_path());
 
     cli::ToolResult tool;
-    tool.json = describe(result);
+    tool.json = cli::describe_promotion(result);
     tool.json["requests"] = client.request_count();
-    tool.text = "promoted " + source.str() + " (" + result.media_type + ")\n";
-    for (const auto& d : result.destinations)
-        tool.text += "  " + d.action + std::string(10 - std::min<std::size_t>(d.action.size(), 9), ' ') +
-                     d.destination.str() + (d.previous ? " (was " + d.previous->str() + ")" : "") + "\n";
-    const auto& b = result.blobs;
-    tool.text += "blobs: " + std::to_string(b.present) + " present, " + std::to_string(b.mounted) + " mounted, " +
-                 std::to_string(b.uploaded) + " uploaded (" + std::to_string(b.bytes_uploaded) + " bytes); " +
-                 std::to_string(client.request_count()) + " HTTP requests";
-    if (args.has("referrers")) tool.text += "\nreferrers copied: " + std::to_string(result.referrers);
-    if (result.referrers_skipped > 0)
-        tool.text += " (" + std::to_string(result.referrers_skipped) + " listed with another subject: not copied)";
-    add_rate_limit(tool, client);
+    tool.text = cli::promotion_text(result, source, client.request_count(), args.has("referrers"));
+    cli::add_rate_limit(tool, client);
     return tool;
 }
 
