@@ -468,8 +468,16 @@ void write_file_atomically(const std::string& named, const std::string& content)
     // Keep the target's permissions on rewrite; new files get 0644 so later CI jobs (other users) can read.
     mode_t mode = 0644;
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+    const bool exists = ::stat(path.c_str(), &st) == 0;
+    if (exists && S_ISREG(st.st_mode))
         mode = st.st_mode & 07777;
+    // The rename would replace the node itself: `--out /dev/null` as root would leave a regular file at
+    // /dev/null for every later job. (A directory fails at the rename, harmlessly.)
+    if (exists && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+        throw_usage(path + ": is " +
+                    (S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" : "a device") +
+                    ", not a regular file, and writing the artifact would replace it (pass --out a regular file, "
+                    "or --out - for stdout)");
 
     std::string temp = (dir == "/" ? std::string() : dir) + "/." + base + ".tmp.XXXXXX";
     int fd = ::mkstemp(temp.data());

@@ -160,6 +160,30 @@ std::vector<Reference> image_names(const Json& result) {
     return names;
 }
 
+// A single build's "image.name" is what ties its digest to --image: a name that is there but cannot be read
+// is refused rather than read as "names nothing" (which would take the digest for --image).
+void check_image_names_readable(const Json& result) {
+    auto it = result.find("image.name");
+    if (it == result.end())
+        return;
+    const std::string fix = ", so the file does not say which image the digest belongs to (pass the file written "
+                            "by --metadata-file, unedited, or the digest with --digest)";
+    if (!it->is_string())
+        throw_usage(std::string(buildx_input) + ": \"image.name\" is not a string" + fix);
+    const auto& list = it->get_ref<const std::string&>();
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        auto comma = list.find(',', start);
+        if (comma == std::string::npos)
+            comma = list.size();
+        const std::string entry = trim(std::string_view(list).substr(start, comma - start));
+        if (!try_parse_reference(entry))
+            throw_usage(std::string(buildx_input) + ": \"image.name\" entry " + quote(entry) +
+                        " is not an image reference" + fix);
+        start = comma + 1;
+    }
+}
+
 bool names_repository(const Json& result, const Reference& image) {
     auto names = image_names(result);
     return std::any_of(names.begin(), names.end(),
@@ -290,14 +314,15 @@ std::optional<PushLine> parse_push_line(const std::string& line) {
     if (end != std::string::npos && line.compare(end, size_marker.size(), size_marker) == 0) {
         std::size_t digits = end + size_marker.size();
         std::int64_t size = 0;
-        bool any = false;
-        while (digits < line.size() && std::isdigit(static_cast<unsigned char>(line[digits])) &&
-               size < (1LL << 50)) {
+        std::size_t count = 0;
+        while (digits < line.size() && std::isdigit(static_cast<unsigned char>(line[digits])) && count < 16) {
             size = size * 10 + (line[digits] - '0');
-            any = true;
+            ++count;
             ++digits;
         }
-        if (any)
+        // Only a whole number is a size: "12abc" or 17+ digits (cut off at the cap) would record a wrong one.
+        const bool whole = digits == line.size() || std::isspace(static_cast<unsigned char>(line[digits]));
+        if (count > 0 && whole)
             result.size = size;
     }
     return result;
@@ -395,6 +420,7 @@ CapturedDigest digest_from_buildx_metadata(const std::string& text, const Refere
 
     if (looks_like_build_result(doc)) {
         // One build: every name it pushed shares the digest, but a file for another image is a mistake.
+        check_image_names_readable(doc);
         auto names = image_names(doc);
         if (!names.empty() && !names_repository(doc, image)) {
             throw_usage(std::string(buildx_input) + ": the build pushed " +
@@ -533,9 +559,14 @@ CapturedDigest digest_from_jib(const std::string& text, const Reference& image) 
         throw_usage(input +
                     ": \"imagePushed\" is false: jib built the image without pushing it (run jib:build / "
                     "jib, not dockerBuild or buildTar)");
-    if (auto name = doc.find("image"); name != doc.end() && name->is_string()) {
-        auto ref = try_parse_reference(name->get<std::string>());
-        if (ref && !same_repository(*ref, image))
+    if (auto name = doc.find("image"); name != doc.end()) {
+        // The name ties the digest to --image: one that cannot be read is refused, not skipped.
+        auto ref = name->is_string() ? try_parse_reference(name->get<std::string>()) : std::nullopt;
+        if (!ref)
+            throw_usage(input + ": \"image\" " + (name->is_string() ? quote(name->get<std::string>()) : "(not a string)") +
+                        " is not an image reference, so the file does not say which image it pushed (pass " + what +
+                        ", unedited, or the digest with --digest)");
+        if (!same_repository(*ref, image))
             throw_usage(input + ": jib pushed " + name->get<std::string>() + ", not " + image.repository() +
                         " (pass --image with the name jib pushed)");
     }

@@ -98,6 +98,21 @@ TEST(CaptureDigestCli, NeverSilentlyReplacesAnotherImagesArtifact) {
     EXPECT_EQ(forced.exit_code, 0) << forced.describe();
 }
 
+TEST(CaptureDigestCli, OutThatCannotBeLookedAtIsExit2NamingOut) {
+    // std::filesystem::exists threw for these, which came out as exit 3 "unexpected failure".
+    TempDir work;
+    const std::string loop = work.file("loop");
+    ASSERT_EQ(::symlink("loop", loop.c_str()), 0);
+    const std::string too_long = work.file(std::string(300, 'a'));
+    for (const std::string& out : {loop, too_long}) {
+        auto run = run_tool("capture-digest", {"--image", "example.com/a/b:1", "--digest",
+                                               "sha256:" + std::string(64, 'c'), "--offline", "--out", out});
+        EXPECT_EQ(run.exit_code, 2) << run.describe();
+        EXPECT_NE(run.stderr_text.find("--out \"" + out.substr(0, 20)), std::string::npos) << run.describe();
+        EXPECT_EQ(run.stderr_text.find("unexpected"), std::string::npos) << run.describe();
+    }
+}
+
 TEST(VerifyDigestCli, MalformedArtifactIsExit2NamingTheFile) {
     TempDir work;
     std::string path = work.file("image-digest.json");

@@ -865,3 +865,17 @@ TEST(ArtifactLoad, ValuesInMessagesAreEscaped) {
     EXPECT_NE(message.find("\"sha256:\\x1b[2J\\x01\""), std::string::npos) << message;
     for (char c : message) EXPECT_GE(static_cast<unsigned char>(c), 0x20u) << message;
 }
+
+TEST(AtomicWrite, DeviceOrFifoTargetIsRefusedAndLeftInPlace) {
+    // The rename used to replace the node itself: `--out /dev/null` as root left a regular file at /dev/null.
+    // (A FIFO stands in for the device: a test that fails must not break the machine's /dev/null.)
+    TempDir dir;
+    const std::string fifo = dir.file("pipe");
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+    std::string message = error_message([&] { digestflow::write_file_atomically(fifo, "x"); });
+    EXPECT_EQ(message.rfind(fifo + ": is a FIFO, not a regular file", 0), 0u) << message;
+    struct stat st {};
+    ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISFIFO(st.st_mode));
+    EXPECT_EQ(entries(dir.path()), std::vector<std::string>{"pipe"});
+}

@@ -684,3 +684,50 @@ TEST(CaptureSourcesCorpus, EncodedFilesAreDecodedFirst) {
                   .digest.str(),
               k_index);
 }
+
+// A name that is in the file but cannot be read used to count as "names nothing", so the digest was taken for
+// --image whatever the file said (the same trap the push-log repository lines had).
+TEST(CaptureSourcesNames, UnreadableImageNameIsRefusedNotSkipped) {
+    auto buildx = [](const std::string& name) {
+        return R"({"containerimage.digest": ")" + k_index + R"(", "image.name": )" + name + "}";
+    };
+    const std::vector<Case> buildx_cases = {
+        {"uppercase path: another image", buildx(R"("other.example.com/Team/App:1")"), "", "",
+         {"--from-buildx-metadata", "\"image.name\" entry \"other.example.com/Team/App:1\"",
+          "not an image reference", "--digest"}},
+        {"blank", buildx(R"("  ")"), "", "", {"\"image.name\" entry \"\"", "not an image reference"}},
+        {"one readable, one not", buildx(R"("registry.example.com/team/app:1,Bad Name")"), "", "",
+         {"\"Bad Name\""}},
+        {"not a string", buildx(R"(["registry.example.com/team/app"])"), "", "",
+         {"\"image.name\" is not a string"}},
+        {"readable names still work", buildx(R"("registry.example.com/team/app:1, registry.example.com/team/app:2")"),
+         "", k_index, {}},
+    };
+    run_cases(buildx_cases, digest_from_buildx_metadata, "buildx-metadata");
+
+    auto jib = [](const std::string& image) {
+        return R"({"image":)" + image + R"(,"imageDigest":")" + k_amd64 + R"(","imagePushed":true})";
+    };
+    const std::vector<Case> jib_cases = {
+        {"uppercase path", jib(R"("gcr.io/Project/Image:tag")"), "", "",
+         {"--from-jib", "\"image\" \"gcr.io/Project/Image:tag\"", "not an image reference", "--digest"}},
+        {"not a string", jib("42"), "", "", {"--from-jib", "\"image\" (not a string)"}},
+        {"readable", jib(R"("registry.example.com/team/app:1")"), "", k_amd64, {}},
+    };
+    run_cases(jib_cases, digest_from_jib, "jib");
+}
+
+// The size used to be read up to the first non-digit and cut off at 2^50: "12abc" recorded 12 and a 23-digit
+// size a 16-digit prefix. Only a whole number is kept; the digest itself is unaffected.
+TEST(DigestFromPushOutput, SizeThatIsNotAWholeNumberIsNotRecorded) {
+    auto size_of = [](const std::string& size) {
+        return digest_from_push_output("The push refers to repository [registry.example.com/team/app]\n"
+                                       "latest: digest: " + k_index + " size: " + size + "\n",
+                                       Reference::parse("registry.example.com/team/app"))
+            .size;
+    };
+    EXPECT_EQ(size_of("12abc"), std::nullopt);
+    EXPECT_EQ(size_of("99999999999999999999999"), std::nullopt);
+    EXPECT_EQ(size_of("1781"), 1781);
+    EXPECT_EQ(size_of("1781 "), 1781);
+}

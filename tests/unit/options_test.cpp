@@ -138,6 +138,10 @@ const std::vector<ParseCase> parse_cases = {
     bad("trailing_newline", {"--tag", "1.0\n"}, "--tag \"1.0\\x0a\": the value starts or ends with whitespace"),
     bad("trailing_tab_inline", {"--out=a.json\t"}, "--out \"a.json\\x09\": the value starts or ends"),
     bad("empty_registry_config", {"--registry-config", ""}, "--registry-config is empty"),
+    // A host that can never match used to be accepted silently (the registry stayed secure-only).
+    bad("empty_insecure_registry", {"--insecure-registry", ""}, "--insecure-registry \"\": expected HOST[:PORT]"),
+    bad("insecure_registry_url", {"--insecure-registry=http://127.0.0.1:5000"}, "--insecure-registry \"http://127.0.0.1:5000\": expected HOST[:PORT]"),
+    bad("insecure_registry_control", {"--insecure-registry", "h\x01"}, "--insecure-registry \"h\\x01\": expected HOST[:PORT]"),
     bad("missing_value_at_end", {"--image"}, "--image needs a value: REF"),
     bad("missing_value_after_others", {"--json", "--timeout"}, "--timeout needs a value: SECONDS"),
     bad("repeated_single_flag", {"--image", "a", "--image", "b"}, "--image was given more than once"),

@@ -79,6 +79,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{"digest_destination", R"({"source": ")" + source + R"(", "to": "x.example.com/a@)" + digest + R"("})", "carries a digest"},
         BadLine{"tags_wrong_type", R"({"source": ")" + source + R"(", "tags": [1]})", "array of strings"},
         BadLine{"flag_wrong_type", R"({"source": ")" + source + R"(", "tags": "1", "allowMove": "yes"})", "true or false"},
+        BadLine{"stdin_artifact", R"({"artifact": "-", "tags": "1"})", "never on standard input"},
         BadLine{"missing_artifact", R"({"artifact": "/nonexistent/image-digest.json", "tags": "1"})", "/nonexistent/image-digest.json"}),
     [](const testing::TestParamInfo<BadLine>& param_info) { return param_info.param.label; });
 

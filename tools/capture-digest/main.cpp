@@ -3,6 +3,7 @@
 #include "digestflow/cli/run.hpp"
 #include "digestflow/error.hpp"
 #include "digestflow/operations/capture.hpp"
+#include "digestflow/quote.hpp"
 #include "digestflow/text_file.hpp"
 
 #include <filesystem>
@@ -77,7 +78,15 @@ bool has_file_source(const cli::ParsedArgs& args) {
 // Never silently replace the record of another image, nor wipe this image's history: capturing the same
 // repository and digest again keeps the artifact and adds a capture entry; a fresh artifact needs --force.
 Artifact artifact_to_write(const std::string& path, const Artifact& fresh, bool force) {
-    if (path == "-" || force || !std::filesystem::exists(path)) return fresh;
+    if (path == "-" || force) return fresh;
+    // Not the throwing exists(): a path that cannot be looked at (too long, a link loop, a folder we may not
+    // enter) is bad input naming --out, not an "unexpected failure" (exit 3).
+    std::error_code cannot;
+    const bool present = std::filesystem::exists(path, cannot);
+    if (cannot)
+        throw_usage("--out " + quote(path) + ": cannot check for an existing artifact: " + cannot.message() +
+                    " (pass --out a path you can write)");
+    if (!present) return fresh;
     std::optional<Artifact> old;
     try {
         old = Artifact::load(path);

@@ -50,6 +50,17 @@ void validate_values(const ParsedArgs& parsed, const std::string& hint) {
                             hint);
         }
     }
+    // A host that can never match (empty, a URL, a path) would silently leave the registry secure-only.
+    for (const auto& host : parsed.values("insecure-registry")) {
+        const bool host_chars = !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '[' ||
+                   c == ']';
+        });
+        if (!host_chars)
+            throw_usage("--insecure-registry " + quote(host) +
+                        ": expected HOST[:PORT] as in the image reference, e.g. 127.0.0.1:5000 (no scheme, no path)" +
+                        hint);
+    }
     // OpenSSL opens --ca-file itself, blocking on a FIFO: only a regular file is handed to it.
     if (auto ca = parsed.value("ca-file")) {
         struct stat st {};

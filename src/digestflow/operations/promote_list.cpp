@@ -70,6 +70,11 @@ std::vector<ListItem> parse_promotion_list(const std::string& text, const std::s
             if (has_artifact) {
                 if (!line["artifact"].is_string()) throw_usage("\"artifact\" must be a path");
                 item.artifact_path = line["artifact"].get<std::string>();
+                // Artifact::load reads "-" from stdin: the promotion would run and its history entry be lost
+                // (stdin is spent by then) or printed among the result lines.
+                if (*item.artifact_path == "-")
+                    throw_usage("\"artifact\": \"-\" is not a file: a list item's artifact is read and rewritten in "
+                                "place, never on standard input (name the artifact file)");
                 // Two items rewriting one artifact would race: one item per artifact.
                 std::error_code ignored;
                 auto canonical = std::filesystem::weakly_canonical(*item.artifact_path, ignored).string();
