@@ -243,6 +243,35 @@ TEST(RequestPathTokens, TokenRequestsAreRetried) {
     EXPECT_NE(read_text_file(artifact).find(pushed), std::string::npos);
 }
 
+// Found attacking the merged fixes: a token server failing every time was asked 16 times for one registry
+// request (the token request's own 4 attempts, run again by each of the registry request's 4), each waiting
+// out its Retry-After. One set of retry bounds now.
+TEST(RequestPathTokens, AFailingTokenServerIsAskedWithinOneSetOfRetries) {
+    TlsMaterial tls;
+    TokenServerOptions options;
+    options.anonymous_pull_repos = {"*"};
+    TokenServer tokens(tls, options);
+    CountingProxy token_proxy("127.0.0.1:" + std::to_string(tokens.port()));
+    auto auth = tokens.registry_auth();
+    auth.realm = "http://" + token_proxy.host() + "/token";
+    Registry registry(RegistryOptions().with_token_auth(auth));
+    std::atomic<int> token_requests{0};
+    token_proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (!is_path(request, "GET", "/token")) return std::nullopt;
+        ++token_requests;
+        return std::string("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+    });
+    TempDir work("digestflow-token-bounds");
+    std::string artifact = work.file("image-digest.json");
+    auto capture = run_tool("capture-digest", {"--image", registry.host() + "/team/app@sha256:" + std::string(64, 'a'),
+                                               "--offline", "--out", artifact});
+    ASSERT_EQ(capture.exit_code, 0) << capture.describe();
+    auto run = run_tool("verify-digest", {"--artifact", artifact, "--ref", registry.host() + "/team/app:1.0", "--no-record"});
+    EXPECT_EQ(run.exit_code, 3) << run.describe();
+    EXPECT_NE(run.stderr_text.find("503"), std::string::npos) << run.describe();
+    EXPECT_EQ(token_requests.load(), 4) << run.describe();
+}
+
 // Defect 21: a by-digest GET whose Docker-Content-Digest names other content was accepted (the bytes hash
 // right, but a registry that lies in a header is not trusted with a promotion).
 TEST_F(RequestPath, AContradictingDockerContentDigestIsRefused) {
