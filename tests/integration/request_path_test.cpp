@@ -362,6 +362,32 @@ TEST_F(RequestPath, ReferrersComeFromEveryPageOrFromTheFallbackTag) {
     EXPECT_EQ(raw_manifest(mirror->host() + "/fallback/signed@" + first.first, plain), first.second);
 }
 
+// Found attacking the merged fixes: a registry sending full referrers pages, each with a "next" link, was
+// read for 100 pages and all of them merged in memory (over a gigabyte) before the page limit ended it. All
+// pages together are bounded like one manifest now.
+TEST_F(RequestPath, EndlessReferrersPagesAreBoundedInTotal) {
+    CountingProxy proxy(open->host());
+    std::atomic<int> pages{0};
+    const std::string api = "/v2/team/app/referrers/" + digest;
+    std::string page = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)";
+    for (int i = 0; i < 7000; ++i)
+        page += std::string(i ? "," : "") + R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:)" +
+                std::string(64, "0123456789abcdef"[i % 16]) + R"(","size":1,"artifactType":"application/vnd.example"})";
+    page += "]}";
+    proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (!is_path(request, "GET", api)) return std::nullopt;
+        int number = ++pages;
+        return "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\nLink: <" + api + "?page=" +
+               std::to_string(number + 1) + ">; rel=\"next\"\r\nContent-Length: " + std::to_string(page.size()) +
+               "\r\n\r\n" + page;
+    });
+    auto run = run_tool("retag", {"--source", proxy.host() + "/team/app@" + digest, "--to",
+                                  mirror->host() + "/bounded/app:1.0", "--referrers"});
+    EXPECT_EQ(run.exit_code, 3) << run.describe();
+    EXPECT_NE(run.stderr_text.find("add up to more than"), std::string::npos) << run.describe();
+    EXPECT_LE(pages.load(), 5) << "pages of about 1 MiB are refused once they pass 4 MiB together";
+}
+
 // Defect 14: --timeout bounded each socket operation, so an answer dripping one byte at a time never timed
 // out. It bounds the whole request now. The registry's own answer is dripped, a byte every 50 ms.
 TEST_F(RequestPath, TheTimeoutBoundsTheWholeRequest) {
