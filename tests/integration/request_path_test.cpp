@@ -442,5 +442,39 @@ TEST_F(RequestPath, AnUploadRefusedPartWayReportsTheRegistrysAnswer) {
     EXPECT_EQ(run.stderr_text.find("cannot reach"), std::string::npos) << run.describe();
 }
 
+// Found attacking the merged fixes: a server sending an unasked "100 Continue" while a blob upload was going
+// out (HTTP lets a server send 1xx answers a client must parse) was taken for an early refusal: the upload
+// stopped, waited for a final answer the server was never going to give, and failed as "no answer" (exit 3).
+TEST_F(RequestPath, AnUnaskedContinueDuringAnUploadIsNoRefusal) {
+    const std::string repo = "team/continued";
+    std::string layer(1 << 20, '\0');
+    std::mt19937 random(7);
+    for (auto& c : layer) c = static_cast<char>(random());
+    std::string layer_digest = push_blob(open->host(), repo, layer);
+    const std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
+    std::string config_digest = push_blob(open->host(), repo, config);
+    const std::string image =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":)"
+        R"("application/vnd.oci.image.config.v1+json","digest":")" + config_digest + R"(","size":)" +
+        std::to_string(config.size()) + R"(},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
+        layer_digest + R"(","size":)" + std::to_string(layer.size()) + "}]}";
+    std::string image_digest = push_manifest(open->host(), repo, "1.0", image, "application/vnd.oci.image.manifest.v1+json");
+
+    std::atomic<int> continues{0};
+    RawServer continuing([&](const RawRequest& request, RawConnection& connection) {
+        if (request.method == "PUT" && std::stoull(request.header("Content-Length").value_or("0")) > (1 << 19)) {
+            connection.send("HTTP/1.1 100 Continue\r\n\r\n");
+            ++continues;
+        }
+        connection.send(connection.fetch_upstream(request, mirror->host()));
+        return false;
+    });
+    auto run = run_tool("retag", {"--source", open->host() + "/" + repo + "@" + image_digest, "--to",
+                                  continuing.host() + "/" + repo + ":1.0", "--timeout", "10"});
+    EXPECT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(continues.load(), 1);
+    EXPECT_EQ(raw_manifest(mirror->host() + "/" + repo + ":1.0", plain), image);
+}
+
 }  // namespace
 }  // namespace digestflow::testsupport

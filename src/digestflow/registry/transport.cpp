@@ -200,7 +200,9 @@ HttpResponse Transport::exchange(Connection& connection, const HttpRequest& requ
                 if (n == 0) break;
                 connection.send(buffer.data(), n);
                 sent += static_cast<std::int64_t>(n);
-                if (sent < length && connection.answer_waiting()) throw EarlyAnswer();
+                // An interim answer (100 Continue, unasked) is no refusal: the body goes on.
+                if (sent < length && connection.answer_waiting() && !reader.drop_buffered_interim())
+                    throw EarlyAnswer();
             }
             // Never let a registry take a short body for a whole one: the connection is dropped unfinished.
             if (sent != length)
