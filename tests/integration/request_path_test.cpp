@@ -476,5 +476,22 @@ TEST_F(RequestPath, AnUnaskedContinueDuringAnUploadIsNoRefusal) {
     EXPECT_EQ(raw_manifest(mirror->host() + "/" + repo + ":1.0", plain), image);
 }
 
+// Found attacking the merged fixes: a registry (or a balancer in front of it) that closes each connection
+// right after its answer, without saying "Connection: close", failed every cross-registry blob copy at once:
+// the streamed PUT went out on the closed pooled connection and cannot be sent twice (exit 3).
+TEST_F(RequestPath, AStreamedUploadIsNotSentOnAConnectionTheServerClosed) {
+    RawServer closing([&](const RawRequest& request, RawConnection& connection) {
+        std::string answer = connection.fetch_upstream(request, mirror->host());
+        for (const std::string header : {"Connection: close\r\n", "connection: close\r\n"})
+            if (auto at = answer.find(header); at != std::string::npos) answer.erase(at, header.size());
+        connection.send(answer);
+        return false;  // and close, unannounced
+    });
+    auto run = run_tool("retag", {"--source", open->host() + "/team/app@" + digest, "--to",
+                                  closing.host() + "/closing/app:1.0", "--json"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(raw_manifest(mirror->host() + "/closing/app:1.0", plain), manifest);
+}
+
 }  // namespace
 }  // namespace digestflow::testsupport
