@@ -232,6 +232,35 @@ TEST(RequestPathTokens, TokenRequestsAreRetried) {
     EXPECT_NE(read_text_file(artifact).find(pushed), std::string::npos);
 }
 
+// Found attacking the merged fixes: a token server failing every time was asked 16 times for one registry
+// request (the token request's own 4 attempts, run again by each of the registry request's 4), each waiting
+// out its Retry-After. One set of retry bounds now.
+TEST(RequestPathTokens, AFailingTokenServerIsAskedWithinOneSetOfRetries) {
+    TlsMaterial tls;
+    TokenServerOptions options;
+    options.anonymous_pull_repos = {"*"};
+    TokenServer tokens(tls, options);
+    CountingProxy token_proxy("127.0.0.1:" + std::to_string(tokens.port()));
+    auto auth = tokens.registry_auth();
+    auth.realm = "http://" + token_proxy.host() + "/token";
+    Registry registry(RegistryOptions().with_token_auth(auth));
+    std::atomic<int> token_requests{0};
+    token_proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (!is_path(request, "GET", "/token")) return std::nullopt;
+        ++token_requests;
+        return std::string("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+    });
+    TempDir work("digestflow-token-bounds");
+    std::string artifact = work.file("image-digest.json");
+    auto capture = run_tool("capture-digest", {"--image", registry.host() + "/team/app@sha256:" + std::string(64, 'a'),
+                                               "--offline", "--out", artifact});
+    ASSERT_EQ(capture.exit_code, 0) << capture.describe();
+    auto run = run_tool("verify-digest", {"--artifact", artifact, "--ref", registry.host() + "/team/app:1.0", "--no-record"});
+    EXPECT_EQ(run.exit_code, 3) << run.describe();
+    EXPECT_NE(run.stderr_text.find("503"), std::string::npos) << run.describe();
+    EXPECT_EQ(token_requests.load(), 4) << run.describe();
+}
+
 // Defect 21: a by-digest GET whose Docker-Content-Digest names other content was accepted (the bytes hash
 // right, but a registry that lies in a header is not trusted with a promotion).
 TEST_F(RequestPath, AContradictingDockerContentDigestIsRefused) {
@@ -322,6 +351,32 @@ TEST_F(RequestPath, ReferrersComeFromEveryPageOrFromTheFallbackTag) {
     EXPECT_EQ(raw_manifest(mirror->host() + "/fallback/signed@" + first.first, plain), first.second);
 }
 
+// Found attacking the merged fixes: a registry sending full referrers pages, each with a "next" link, was
+// read for 100 pages and all of them merged in memory (over a gigabyte) before the page limit ended it. All
+// pages together are bounded like one manifest now.
+TEST_F(RequestPath, EndlessReferrersPagesAreBoundedInTotal) {
+    CountingProxy proxy(open->host());
+    std::atomic<int> pages{0};
+    const std::string api = "/v2/team/app/referrers/" + digest;
+    std::string page = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)";
+    for (int i = 0; i < 7000; ++i)
+        page += std::string(i ? "," : "") + R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:)" +
+                std::string(64, "0123456789abcdef"[i % 16]) + R"(","size":1,"artifactType":"application/vnd.example"})";
+    page += "]}";
+    proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (!is_path(request, "GET", api)) return std::nullopt;
+        int number = ++pages;
+        return "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\nLink: <" + api + "?page=" +
+               std::to_string(number + 1) + ">; rel=\"next\"\r\nContent-Length: " + std::to_string(page.size()) +
+               "\r\n\r\n" + page;
+    });
+    auto run = run_tool("retag", {"--source", proxy.host() + "/team/app@" + digest, "--to",
+                                  mirror->host() + "/bounded/app:1.0", "--referrers"});
+    EXPECT_EQ(run.exit_code, 3) << run.describe();
+    EXPECT_NE(run.stderr_text.find("add up to more than"), std::string::npos) << run.describe();
+    EXPECT_LE(pages.load(), 5) << "pages of about 1 MiB are refused once they pass 4 MiB together";
+}
+
 // Defect 14: --timeout bounded each socket operation, so an answer dripping one byte at a time never timed
 // out. It bounds the whole request now. The registry's own answer is dripped, a byte every 50 ms.
 TEST_F(RequestPath, TheTimeoutBoundsTheWholeRequest) {
@@ -374,6 +429,57 @@ TEST_F(RequestPath, AnUploadRefusedPartWayReportsTheRegistrysAnswer) {
     EXPECT_NE(run.stderr_text.find("413"), std::string::npos) << run.describe();
     EXPECT_NE(run.stderr_text.find("blob too large"), std::string::npos) << run.describe();
     EXPECT_EQ(run.stderr_text.find("cannot reach"), std::string::npos) << run.describe();
+}
+
+// Found attacking the merged fixes: a server sending an unasked "100 Continue" while a blob upload was going
+// out (HTTP lets a server send 1xx answers a client must parse) was taken for an early refusal: the upload
+// stopped, waited for a final answer the server was never going to give, and failed as "no answer" (exit 3).
+TEST_F(RequestPath, AnUnaskedContinueDuringAnUploadIsNoRefusal) {
+    const std::string repo = "team/continued";
+    std::string layer(1 << 20, '\0');
+    std::mt19937 random(7);
+    for (auto& c : layer) c = static_cast<char>(random());
+    std::string layer_digest = push_blob(open->host(), repo, layer);
+    const std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
+    std::string config_digest = push_blob(open->host(), repo, config);
+    const std::string image =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":)"
+        R"("application/vnd.oci.image.config.v1+json","digest":")" + config_digest + R"(","size":)" +
+        std::to_string(config.size()) + R"(},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
+        layer_digest + R"(","size":)" + std::to_string(layer.size()) + "}]}";
+    std::string image_digest = push_manifest(open->host(), repo, "1.0", image, "application/vnd.oci.image.manifest.v1+json");
+
+    std::atomic<int> continues{0};
+    RawServer continuing([&](const RawRequest& request, RawConnection& connection) {
+        if (request.method == "PUT" && std::stoull(request.header("Content-Length").value_or("0")) > (1 << 19)) {
+            connection.send("HTTP/1.1 100 Continue\r\n\r\n");
+            ++continues;
+        }
+        connection.send(connection.fetch_upstream(request, mirror->host()));
+        return false;
+    });
+    auto run = run_tool("retag", {"--source", open->host() + "/" + repo + "@" + image_digest, "--to",
+                                  continuing.host() + "/" + repo + ":1.0", "--timeout", "10"});
+    EXPECT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(continues.load(), 1);
+    EXPECT_EQ(raw_manifest(mirror->host() + "/" + repo + ":1.0", plain), image);
+}
+
+// Found attacking the merged fixes: a registry (or a balancer in front of it) that closes each connection
+// right after its answer, without saying "Connection: close", failed every cross-registry blob copy at once:
+// the streamed PUT went out on the closed pooled connection and cannot be sent twice (exit 3).
+TEST_F(RequestPath, AStreamedUploadIsNotSentOnAConnectionTheServerClosed) {
+    RawServer closing([&](const RawRequest& request, RawConnection& connection) {
+        std::string answer = connection.fetch_upstream(request, mirror->host());
+        for (const std::string header : {"Connection: close\r\n", "connection: close\r\n"})
+            if (auto at = answer.find(header); at != std::string::npos) answer.erase(at, header.size());
+        connection.send(answer);
+        return false;  // and close, unannounced
+    });
+    auto run = run_tool("retag", {"--source", open->host() + "/team/app@" + digest, "--to",
+                                  closing.host() + "/closing/app:1.0", "--json"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(raw_manifest(mirror->host() + "/closing/app:1.0", plain), manifest);
 }
 
 }  // namespace

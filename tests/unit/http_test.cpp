@@ -62,7 +62,7 @@ TEST_P(SplitUrl, Splits) {
         UrlParts parts = split_url(c.url);
         FAIL() << "accepted " << c.url << " as host " << parts.host << " target " << parts.target;
     } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), ErrorKind::Usage);
+        EXPECT_EQ(e.kind(), ErrorKind::Registry);
         EXPECT_NE(std::string(e.what()).find(c.error), std::string::npos) << e.what();
     }
 }
@@ -134,6 +134,22 @@ TEST(SplitUrlMessage, NamesTheUrl) {
         FAIL();
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("ftp://mirror.example.com/v2/"), std::string::npos) << e.what();
+    }
+}
+
+// Found attacking the merged fixes: a token realm or Location such as ftp://... was exit 2 ("bad input")
+// although the user gave nothing wrong; it is the registry's answer (exit 3), not worth retrying.
+TEST(SplitUrlMessage, AnUnusableUrlIsTheRegistrysAnswer) {
+    for (const std::string url : {"ftp://127.0.0.1/token", "/token", "http://[::1", "http:///v2/"}) {
+        try {
+            split_url(url);
+            ADD_FAILURE() << url;
+        } catch (const FinalError& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::Registry) << url;
+            EXPECT_NE(std::string(e.what()).find("the registry handed out"), std::string::npos) << e.what();
+        } catch (const Error& e) {
+            ADD_FAILURE() << url << ": " << e.what();
+        }
     }
 }
 

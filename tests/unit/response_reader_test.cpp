@@ -124,6 +124,34 @@ TEST(FramingLimits, HugeHeadersAreRefused) {
     EXPECT_NE(read_all(wire + "\r\n").error.find("larger than"), std::string::npos);
 }
 
+// A server sending trailer lines without end kept a streamed blob download (bounded only by idle time)
+// going forever: the trailer section is bounded like a head.
+TEST(FramingLimits, HugeTrailersAreRefused) {
+    std::string wire = chunked_head + "2\r\nok\r\n0\r\n";
+    for (int i = 0; i < 300; ++i) wire += "X-Trailer-" + std::to_string(i) + ": " + std::string(300, 'x') + "\r\n";
+    Outcome got = read_all(wire + "\r\n");
+    EXPECT_NE(got.error.find("trailer larger than"), std::string::npos) << got.error;
+}
+
+// An unasked 100 Continue arriving while an upload's body goes out is dropped, so the body can go on; any
+// other answer (or a head not yet whole) stays for the early-answer path.
+TEST(FramingInterim, BufferedInterimAnswersAreDropped) {
+    struct Case {
+        std::string wire;
+        bool dropped;
+    };
+    for (const Case& c : {Case{"HTTP/1.1 100 Continue\r\n\r\n", true},
+                          Case{"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: <a>\r\n\r\n", true},
+                          Case{"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n", false},
+                          Case{"HTTP/1.1 101 Switching Protocols\r\n\r\n", false},
+                          Case{"HTTP/1.1 100 Continue\r\n", false},
+                          Case{"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 400 Bad Request\r\n\r\n", false}}) {
+        ResponseReader reader(source_of(c.wire, c.wire.size()));
+        ASSERT_TRUE(reader.receive_more());
+        EXPECT_EQ(reader.drop_buffered_interim(), c.dropped) << c.wire;
+    }
+}
+
 TEST(FramingLimits, AnEndlessLineIsRefused) {
     EXPECT_NE(read_all("HTTP/1.1 200 OK\r\nX: " + std::string(100000, 'x')).error.find("longer than"), std::string::npos);
 }

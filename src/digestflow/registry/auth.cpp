@@ -94,7 +94,16 @@ std::optional<std::string> Authenticator::authorization(const std::string& regis
             if (token != m_tokens.end() && token->second.expires > std::chrono::steady_clock::now())
                 return "Bearer " + token->second.value;
         }
-        Token token = fetch_token(registry, repository_path, challenge, scopes);
+        Token token;
+        try {
+            token = fetch_token(registry, repository_path, challenge, scopes);
+        } catch (const FinalError&) {
+            throw;
+        } catch (const Error& e) {
+            // The token request has had its retries already: the registry request that needed the token
+            // must not run them all again (4 x 4 token requests, each waiting out a Retry-After).
+            throw FinalError(e.kind(), e.what());
+        }
         std::lock_guard lock(m_mutex);
         m_tokens[cache_key(registry, scopes)] = token;
         return "Bearer " + token.value;

@@ -198,6 +198,10 @@ std::optional<std::int64_t> RegistryClient::head_blob(const Reference& ref, cons
 
 std::optional<RegistryClient::Referrers> RegistryClient::get_referrers(const Reference& ref) {
     constexpr int max_pages = 100;  // a registry that keeps sending "next" is cut off, not followed forever
+    // All pages together are bounded like one manifest: the merged list may have to be written as one
+    // fallback index, and 100 full pages parsed and merged took over a gigabyte of memory.
+    constexpr std::size_t max_total_bytes = 4 * 1024 * 1024;
+    std::size_t total_bytes = 0;
     std::string action = "listing referrers of " + ref.str();
     std::string path = "/v2/" + ref.path + "/referrers/" + ref.digest->str();
     nlohmann::ordered_json combined;
@@ -214,6 +218,10 @@ std::optional<RegistryClient::Referrers> RegistryClient::get_referrers(const Ref
             return Referrers{std::move(fallback->bytes), false};
         }
         if (!is_success(response.status)) throw_for_response(response, action);
+        total_bytes += response.body.size();
+        if (total_bytes > max_total_bytes)
+            throw_registry(action + ": the referrers pages add up to more than " + std::to_string(max_total_bytes) +
+                           " bytes (page " + std::to_string(page) + ")");
         auto parsed = try_parse_ordered_json(response.body);
         if (!parsed || !parsed->is_object() || !parsed->contains("manifests") || !(*parsed)["manifests"].is_array())
             throw_registry(action + ": page " + std::to_string(page) + " of the referrers API is not an image index");

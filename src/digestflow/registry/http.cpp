@@ -49,18 +49,24 @@ std::string UrlParts::authority() const {
 }
 
 UrlParts split_url(const std::string& url) {
+    // Every URL split here is one a registry handed out (a Location, a token realm, a Link) or built from an
+    // already validated reference: an unusable one is the registry's answer, not bad input (exit 2), and no
+    // retry makes it usable.
+    auto refuse = [&](const std::string& why) {
+        throw FinalError(ErrorKind::Registry, "the registry handed out the URL " + quote(redact_url(url)) + ", which " + why);
+    };
     try {
         Poco::URI uri(url);
-        if (uri.getScheme() != "http" && uri.getScheme() != "https")
-            throw_usage("URL " + redact_url(url) + " is not http or https");
+        if (uri.getScheme() != "http" && uri.getScheme() != "https") refuse("is not http or https");
         // The request target is path?query: a fragment is never sent, and an empty path is "/".
         UrlParts parts{uri.getScheme(), uri.getHost(), uri.getPort(), uri.getPathAndQuery()};
         if (parts.target.empty() || parts.target.front() == '?') parts.target.insert(0, "/");
-        if (parts.host.empty()) throw_usage("URL " + redact_url(url) + " has no host");
+        if (parts.host.empty()) refuse("has no host");
         return parts;
     } catch (const Poco::Exception& e) {
-        throw_usage("malformed URL " + redact_url(url) + ": " + e.message());
+        refuse("is a malformed URL: " + e.message());
     }
+    return {};  // not reached
 }
 
 std::string redact_url(const std::string& url_or_target) {

@@ -55,7 +55,7 @@ struct UrlParts {
     std::string target;  // path?query, at least "/"
     std::string authority() const;  // host[:port] as written in URLs (IPv6 bracketed)
 };
-UrlParts split_url(const std::string& url);  // throws Error(Usage) on a malformed URL
+UrlParts split_url(const std::string& url);  // throws FinalError(Registry) on a malformed URL
 
 // A URL or request target fit for a message: the query string (signed URLs carry credentials there),
 // the fragment and any userinfo are replaced by "..." / dropped.

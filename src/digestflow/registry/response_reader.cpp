@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <string_view>
 
 namespace digestflow::registry {
 namespace {
@@ -141,6 +142,20 @@ ResponseHead ResponseReader::read_head(bool no_body) {
     }
 }
 
+bool ResponseReader::drop_buffered_interim() {
+    while (m_begin < m_end) {
+        std::string_view buffered(m_buffer.data() + m_begin, m_end - m_begin);
+        // "HTTP/1.1 1xx", not 101 (a protocol switch is a final answer to us), with its whole head here.
+        if (buffered.size() < 12 || buffered.compare(0, 7, "HTTP/1.") != 0 || buffered[9] != '1' ||
+            buffered.compare(9, 3, "101") == 0)
+            return false;
+        auto end = buffered.find("\r\n\r\n");
+        if (end == std::string_view::npos) return false;
+        m_begin += end + 4;
+    }
+    return true;
+}
+
 void ResponseReader::set_framing(const ResponseHead& head, bool no_body) {
     m_body_bytes = 0;
     m_body_done = false;
@@ -223,6 +238,7 @@ std::size_t ResponseReader::read_chunked(char* buffer, std::size_t capacity) {
                 throw FramingError("malformed chunk size \"" + line->substr(0, 40) + "\"", false);
             m_remaining = std::stoll(size_text, nullptr, 16);
             m_chunk_state = m_remaining == 0 ? ChunkState::Trailers : ChunkState::Data;
+            m_trailer_bytes = 0;
             break;
         }
         case ChunkState::Data: {
@@ -248,6 +264,11 @@ std::size_t ResponseReader::read_chunked(char* buffer, std::size_t capacity) {
                 m_body_done = true;
                 return 0;
             }
+            // Bounded like a head: endless trailer lines would keep a streamed download (limited only by
+            // idle time) alive forever.
+            m_trailer_bytes += trailer.size();
+            if (m_trailer_bytes > max_head)
+                throw FramingError("chunked trailer larger than " + std::to_string(max_head) + " bytes", false);
             break;
         }
         case ChunkState::Done: return 0;

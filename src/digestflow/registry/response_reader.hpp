@@ -54,6 +54,10 @@ public:
     // Reads whatever the stream has now into the buffer (an answer arriving early); false at its end.
     bool receive_more() { return fill(); }
 
+    // Drops interim 1xx answers that are already buffered whole (a 100 Continue a server sends unasked while
+    // an upload's body is going out); true when nothing else is buffered, so the body may go on.
+    bool drop_buffered_interim();
+
     // Marks the connection as not reusable (an exchange that ended out of order).
     void forbid_reuse() { m_close_requested = true; }
 
@@ -84,6 +88,7 @@ private:
     ChunkState m_chunk_state = ChunkState::Size;
     bool m_body_done = false;
     std::int64_t m_body_bytes = 0;
+    std::size_t m_trailer_bytes = 0;  // the trailer section is bounded like a head
 };
 
 }  // namespace digestflow::registry

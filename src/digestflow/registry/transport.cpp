@@ -118,9 +118,13 @@ std::string Transport::registry_base_url(const std::string& registry_host) {
     return "https://" + registry_host;
 }
 
-std::unique_ptr<Connection> Transport::acquire(const UrlParts& url, Connection::Clock::time_point deadline) {
+std::unique_ptr<Connection> Transport::acquire(const UrlParts& url, Connection::Clock::time_point deadline,
+                                               bool replayable) {
     std::string key = url.scheme + "://" + url.authority();
-    {
+    // A body that cannot be sent twice never goes out on a pooled connection: the server may have closed it
+    // meanwhile (a keep-alive timeout, a balancer closing after each answer, unannounced), and the
+    // stale-connection retry in send_once cannot repeat such a body. One connect per streamed blob is cheap.
+    if (replayable) {
         std::lock_guard lock(m_mutex);
         auto& idle = m_idle[key];
         if (!idle.empty()) {
@@ -200,7 +204,9 @@ HttpResponse Transport::exchange(Connection& connection, const HttpRequest& requ
                 if (n == 0) break;
                 connection.send(buffer.data(), n);
                 sent += static_cast<std::int64_t>(n);
-                if (sent < length && connection.answer_waiting()) throw EarlyAnswer();
+                // An interim answer (100 Continue, unasked) is no refusal: the body goes on.
+                if (sent < length && connection.answer_waiting() && !reader.drop_buffered_interim())
+                    throw EarlyAnswer();
             }
             // Never let a registry take a short body for a whole one: the connection is dropped unfinished.
             if (sent != length)
@@ -265,7 +271,7 @@ HttpResponse Transport::send_once(const HttpRequest& request) {
     for (int attempt = 0;; ++attempt) {
         std::unique_ptr<Connection> connection;
         try {
-            connection = acquire(url, deadline);
+            connection = acquire(url, deadline, !request.body_source);
         } catch (const Poco::Net::SSLException& e) {
             if (is_protocol_mismatch(e)) throw TlsNotSpoken(e.displayText());
             throw TlsUntrusted(e.displayText());

@@ -58,7 +58,7 @@ public:
     bool is_insecure_host(const std::string& authority) const;
 
 private:
-    std::unique_ptr<Connection> acquire(const UrlParts& url, Connection::Clock::time_point deadline);
+    std::unique_ptr<Connection> acquire(const UrlParts& url, Connection::Clock::time_point deadline, bool replayable);
     void release(const UrlParts& url, std::unique_ptr<Connection> connection);
     HttpResponse send_once(const HttpRequest& request);
     HttpResponse exchange(Connection& connection, const HttpRequest& request, const UrlParts& url,
