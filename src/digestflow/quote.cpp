@@ -35,7 +35,9 @@ std::string quote(std::string_view text, std::size_t max_chars) {
         } else if (c >= 0x20 && c < 0x7F) {
             out += static_cast<char>(c);
             ++i;
-        } else if (std::size_t length = c >= 0x80 ? utf8_sequence_length(text, i) : 0; length > 0) {
+        } else if (std::size_t length = c >= 0x80 ? utf8_sequence_length(text, i) : 0;
+                   length > 0 && !(c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0)) {
+            // (U+0080..U+009F, C1 controls such as CSI, are escaped byte by byte below.)
             out.append(text.substr(i, length));
             i += length;
         } else {

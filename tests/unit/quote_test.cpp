@@ -29,6 +29,8 @@ INSTANTIATE_TEST_SUITE_P(
                     QuoteCase{"utf8_kept", "caf\xc3\xa9", "\"caf\xc3\xa9\""},
                     QuoteCase{"invalid_utf8_escaped", "\xff\xc3", "\"\\xff\\xc3\""},
                     QuoteCase{"overlong_utf8_escaped", "\xe0\x80\xaf", "\"\\xe0\\x80\\xaf\""},
+                    QuoteCase{"c1_control_escaped", "a\xc2\x9b" "b", "\"a\\xc2\\x9bb\""},
+                    QuoteCase{"nbsp_kept", "a\xc2\xa0" "b", "\"a\xc2\xa0" "b\""},
                     QuoteCase{"utf8_bom_kept", "\xef\xbb\xbfx", "\"\xef\xbb\xbfx\""},
                     QuoteCase{"cut_after_max", "0123456789abc", "\"0123456789...\""},
                     QuoteCase{"exactly_max", "0123456789", "\"0123456789\""}),

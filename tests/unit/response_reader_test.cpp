@@ -94,7 +94,7 @@ INSTANTIATE_TEST_SUITE_P(
                     {0, "", "longer than its size line", false}},
         FramingCase{"chunked_wins_over_content_length",
                     "HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", false,
-                    {200, "ok", "", true}},
+                    {200, "ok", "", false}},
         FramingCase{"until_close", "HTTP/1.1 200 OK\r\n\r\nall of it", false, {200, "all of it", "", false}},
         FramingCase{"connection_close_not_reused", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
                     false, {200, "ok", "", false}},

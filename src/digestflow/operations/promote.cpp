@@ -256,7 +256,12 @@ std::vector<Reference> promotion_destinations(const Reference& source, const std
         out.push_back(destination);
     }
     if (out.empty()) throw_usage("name at least one destination: a tag (--tag) or a repository (--to REPO[:TAG])");
-    return out;
+    // A name given twice (also as two spellings of one reference) is promoted once.
+    std::vector<Reference> distinct;
+    for (auto& destination : out)
+        if (std::none_of(distinct.begin(), distinct.end(), [&](const Reference& d) { return d.str() == destination.str(); }))
+            distinct.push_back(std::move(destination));
+    return distinct;
 }
 
 std::optional<nlohmann::ordered_json> promotion_history_entry(const PromoteResult& result) {

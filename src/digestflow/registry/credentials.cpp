@@ -24,6 +24,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 namespace digestflow::registry {
 
@@ -316,7 +317,20 @@ HelperResult exec_helper(const std::string& executable, const std::string& progr
             }
         }
     }
-    result.exit_code = handle->wait();
+    // Output closed is not the helper gone: one that closes its pipes and lingers is bounded by the same deadline.
+    // (tryWait reaps: an exited helper is not taken for a running zombie.)
+    int exit_code = handle->tryWait();
+    while (exit_code == -1 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        exit_code = handle->tryWait();
+    }
+    if (exit_code == -1) {
+        Poco::Process::kill(*handle);
+        handle->wait();
+        throw_auth("credential helper " + program + where + " did not exit within " +
+                   std::to_string(k_helper_timeout.count()) + " s; check that it can run non-interactively");
+    }
+    result.exit_code = exit_code;
     return result;
 }
 

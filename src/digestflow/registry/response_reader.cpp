@@ -168,6 +168,8 @@ void ResponseReader::set_framing(const ResponseHead& head, bool no_body) {
     if (!codings.empty()) {
         // Chunked must be the last coding to frame the body; any other ends with the connection.
         m_framing = codings.back() == "chunked" ? Framing::Chunked : Framing::UntilClose;
+        // Both framings at once is how request smuggling starts: read it as chunked, then close (RFC 9112 §6.3).
+        if (!list_elements(head.headers, "Content-Length").empty()) m_close_requested = true;
         m_chunk_state = ChunkState::Size;
         m_remaining = 0;
         return;
@@ -266,7 +268,7 @@ std::size_t ResponseReader::read_chunked(char* buffer, std::size_t capacity) {
             }
             // Bounded like a head: endless trailer lines would keep a streamed download (limited only by
             // idle time) alive forever.
-            m_trailer_bytes += trailer.size();
+            m_trailer_bytes += trailer->size();
             if (m_trailer_bytes > max_head)
                 throw FramingError("chunked trailer larger than " + std::to_string(max_head) + " bytes", false);
             break;
