@@ -68,6 +68,26 @@ protected:
         delete open;
     }
 
+    // An image with one 16 MiB incompressible layer in open's team/big, pushed once for the suite.
+    static std::string big_image() {
+        static std::string pushed = [] {
+            const std::string repo = "team/big";
+            std::string layer(16 << 20, '\0');
+            std::mt19937 random(42);
+            for (auto& c : layer) c = static_cast<char>(random());
+            std::string layer_digest = push_blob(open->host(), repo, layer);
+            const std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
+            std::string config_digest = push_blob(open->host(), repo, config);
+            const std::string big =
+                R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":)"
+                R"("application/vnd.oci.image.config.v1+json","digest":")" + config_digest + R"(","size":)" +
+                std::to_string(config.size()) + R"(},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
+                layer_digest + R"(","size":)" + std::to_string(layer.size()) + "}]}";
+            return push_manifest(open->host(), repo, "1.0", big, "application/vnd.oci.image.manifest.v1+json");
+        }();
+        return pushed;
+    }
+
     // An artifact for host/team/app@digest, written without asking any registry.
     std::string artifact_for(const std::string& host, const std::string& for_digest) {
         std::string path = work.file("image-digest-" + std::to_string(++artifacts) + ".json");
@@ -397,18 +417,7 @@ TEST_F(RequestPath, TheTimeoutBoundsTheWholeRequest) {
 // Defect 14: a registry refusing a streamed upload part-way (413) was reported as "cannot reach".
 TEST_F(RequestPath, AnUploadRefusedPartWayReportsTheRegistrysAnswer) {
     const std::string repo = "team/big";
-    std::string layer(16 << 20, '\0');
-    std::mt19937 random(42);
-    for (auto& c : layer) c = static_cast<char>(random());
-    std::string layer_digest = push_blob(open->host(), repo, layer);
-    const std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
-    std::string config_digest = push_blob(open->host(), repo, config);
-    const std::string big =
-        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":)"
-        R"("application/vnd.oci.image.config.v1+json","digest":")" + config_digest + R"(","size":)" +
-        std::to_string(config.size()) + R"(},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
-        layer_digest + R"(","size":)" + std::to_string(layer.size()) + "}]}";
-    std::string big_digest = push_manifest(open->host(), repo, "1.0", big, "application/vnd.oci.image.manifest.v1+json");
+    const std::string big_digest = big_image();
 
     // The real mirror registry, except that an upload over 1 MiB is refused at once: answered before its
     // body is read, the rest left unread, and the connection hung up a little later.
@@ -480,6 +489,30 @@ TEST_F(RequestPath, AStreamedUploadIsNotSentOnAConnectionTheServerClosed) {
                                   closing.host() + "/closing/app:1.0", "--json"});
     ASSERT_EQ(run.exit_code, 0) << run.describe();
     EXPECT_EQ(raw_manifest(mirror->host() + "/closing/app:1.0", plain), manifest);
+}
+
+// Defect 20's other side: a destination that resets the streamed PUT part-way once. The client cannot
+// replay a streamed body, so the copy itself starts again in a new upload session.
+TEST_F(RequestPath, AResetUploadIsCopiedAgainInANewSession) {
+    const std::string big_digest = big_image();
+    std::atomic<int> resets{0};
+    RawServer flaky([&](const RawRequest& request, RawConnection& connection) {
+        bool large = std::stoull(request.header("Content-Length").value_or("0")) > (1 << 20);
+        if (request.method == "PUT" && large && resets++ == 0) {
+            connection.drain_body(request, 256 * 1024);  // part of the body, then the connection is dropped
+            return false;
+        }
+        connection.send(connection.fetch_upstream(request, mirror->host()));
+        return false;
+    });
+    auto run = run_tool("retag", {"--source", open->host() + "/team/big@" + big_digest, "--to",
+                                  flaky.host() + "/reset/big:1.0", "--json"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(resets.load(), 2) << "the layer's upload was started again";
+    EXPECT_EQ(served_digest(mirror->host() + "/reset/big:1.0", plain), big_digest);
+    std::size_t deletes = 0;
+    for (const auto& request : flaky.requests()) deletes += request.method == "DELETE";
+    EXPECT_EQ(deletes, 1u) << "the broken upload session was cancelled";
 }
 
 }  // namespace

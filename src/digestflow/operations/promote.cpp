@@ -45,8 +45,9 @@ SourceContent fetch_source(RegistryClient& client, const Reference& source) {
 // hash never complete an upload: the PUT is cut short and the session cancelled, and the source's error
 // (its kind too) is what the caller gets. A download the client retries after it broke off restarts the
 // upload in a new session, so a one-off reset costs one more copy, within the client's retry bounds.
-void stream_blob(RegistryClient& client, const Reference& from, const Reference& to, std::string location,
-                 const Descriptor& blob, const ProgressFn& progress) {
+// `source_failed` tells the caller whose failure ended the copy.
+void stream_blob_once(RegistryClient& client, const Reference& from, const Reference& to, std::string location,
+                      const Descriptor& blob, const ProgressFn& progress, bool& source_failed) {
     const std::string what = "blob " + blob.digest.str() + " from " + from.repository();
     registry::BytePipe pipe;
     std::exception_ptr source_failure;
@@ -115,11 +116,32 @@ void stream_blob(RegistryClient& client, const Reference& from, const Reference&
             pipe.abandon();
             producer.join();
             client.cancel_upload(to, location);
-            if (from_source && source_failure) std::rethrow_exception(source_failure);
+            source_failed = from_source && source_failure;
+            if (source_failed) std::rethrow_exception(source_failure);
             throw;
         }
     }
     producer.join();
+}
+
+// One streamed copy, started again in a new upload session when the destination's side broke off (a reset
+// PUT, a connection lost mid-body): the streamed PUT cannot be replayed by the client's own retries, so the
+// copy is, within the same bounds. Failures of the source, and final ones, are not repeated.
+void stream_blob(RegistryClient& client, const Reference& from, const Reference& to, std::string location,
+                 const Descriptor& blob, const ProgressFn& progress) {
+    for (int attempt = 1;; ++attempt) {
+        bool source_failed = false;
+        try {
+            stream_blob_once(client, from, to, location, blob, progress, source_failed);
+            return;
+        } catch (const FinalError&) {
+            throw;
+        } catch (const Error& e) {
+            if (source_failed || e.kind() != ErrorKind::Registry || attempt >= client.retry_policy().max_attempts)
+                throw;
+        }
+        location = client.start_upload(to);
+    }
 }
 
 // Moves blobs into destination repositories with the fewest requests: a mount where the registry already
