@@ -3,10 +3,7 @@
 #include "digestflow/cli/run.hpp"
 #include "digestflow/error.hpp"
 #include "digestflow/operations/capture.hpp"
-#include "digestflow/quote.hpp"
 #include "digestflow/text_file.hpp"
-
-#include <filesystem>
 
 using namespace digestflow;
 
@@ -75,46 +72,6 @@ bool has_file_source(const cli::ParsedArgs& args) {
     return false;
 }
 
-// Never silently replace the record of another image, nor wipe this image's history: capturing the same
-// repository and digest again keeps the artifact and adds a capture entry; a fresh artifact needs --force.
-Artifact artifact_to_write(const std::string& path, const Artifact& fresh, bool force) {
-    if (path == "-" || force) return fresh;
-    // Not the throwing exists(): a path that cannot be looked at (too long, a link loop, a folder we may not
-    // enter) is bad input naming --out, not an "unexpected failure" (exit 3).
-    std::error_code cannot;
-    const bool present = std::filesystem::exists(path, cannot);
-    if (cannot)
-        throw_usage("--out " + quote(path) + ": cannot check for an existing artifact: " + cannot.message() +
-                    " (pass --out a path you can write)");
-    if (!present) return fresh;
-    std::optional<Artifact> old;
-    try {
-        old = Artifact::load(path);
-    } catch (const Error& e) {
-        if (e.kind() != ErrorKind::Usage) throw;
-        throw_usage(std::string(e.what()) + "; pass --force to replace it, or --out another path");
-    }
-    const ImageInfo was = old->image(), now = fresh.image();
-    if (was.repository != now.repository || was.digest != now.digest)
-        throw_usage(path + " already records " + was.repository + "@" + was.digest.str() +
-                    "; pass --force to replace it, or --out another path");
-    nlohmann::ordered_json entry{{"step", "capture"}, {"by", current_actor()}};
-    const auto& build = fresh.json()["build"];
-    if (build.contains("source")) entry["source"] = build["source"];
-    if (!now.tag.empty()) entry["tag"] = now.tag;
-    if (!now.verified) entry["verified"] = false;
-    // An --offline capture confirmed at the registry now: the image block gains what the registry said (the
-    // digest is the same, so nothing the artifact promised changes).
-    Artifact kept = *old;
-    if (!was.verified && now.verified) {
-        nlohmann::ordered_json doc = old->json();
-        doc["image"] = fresh.json()["image"];
-        kept = Artifact::from_json(doc, path);
-    }
-    kept.append_history(std::move(entry));
-    return kept;
-}
-
 cli::ToolResult run(const cli::ParsedArgs& args) {
     auto image_text = args.value("image");
     if (!image_text) throw_usage("--image REF is required: the repository the build pushed to");
@@ -137,7 +94,7 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
     auto result = operations::capture(client.get(), request);
 
     std::string out = args.out_path();
-    Artifact written = artifact_to_write(out, result.artifact, args.has("force"));
+    Artifact written = operations::artifact_to_write(out, result.artifact, args.has("force"));
     written.save(out);
 
     ImageInfo info = result.artifact.image();

@@ -3,9 +3,11 @@
 #include "digestflow/error.hpp"
 #include "digestflow/json_input.hpp"
 #include "digestflow/media_types.hpp"
+#include "digestflow/quote.hpp"
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 
 namespace digestflow::operations {
 namespace {
@@ -166,6 +168,44 @@ CaptureResult capture(registry::RegistryClient* client, const CaptureRequest& re
     info.size = static_cast<std::int64_t>(fetched->bytes.size());
     if (fetched->parsed.is_index()) info.platforms = platforms_of(fetched->parsed);
     return CaptureResult{Artifact::create(info, build), client->request_count()};
+}
+
+Artifact artifact_to_write(const std::string& path, const Artifact& fresh, bool force) {
+    if (path == "-" || force) return fresh;
+    // Not the throwing exists(): a path that cannot be looked at (too long, a link loop, a folder we may not
+    // enter) is bad input naming --out, not an "unexpected failure" (exit 3).
+    std::error_code cannot;
+    const bool present = std::filesystem::exists(path, cannot);
+    if (cannot)
+        throw_usage("--out " + quote(path) + ": cannot check for an existing artifact: " + cannot.message() +
+                    " (pass --out a path you can write)");
+    if (!present) return fresh;
+    std::optional<Artifact> old;
+    try {
+        old = Artifact::load(path);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Usage) throw;
+        throw_usage(std::string(e.what()) + "; pass --force to replace it, or --out another path");
+    }
+    const ImageInfo was = old->image(), now = fresh.image();
+    if (was.repository != now.repository || was.digest != now.digest)
+        throw_usage(path + " already records " + was.repository + "@" + was.digest.str() +
+                    "; pass --force to replace it, or --out another path");
+    nlohmann::ordered_json entry{{"step", "capture"}, {"by", current_actor()}};
+    const auto& build = fresh.json()["build"];
+    if (build.contains("source")) entry["source"] = build["source"];
+    if (!now.tag.empty()) entry["tag"] = now.tag;
+    if (!now.verified) entry["verified"] = false;
+    // An --offline capture confirmed at the registry now: the image block gains what the registry said (the
+    // digest is the same, so nothing the artifact promised changes).
+    Artifact kept = *old;
+    if (!was.verified && now.verified) {
+        nlohmann::ordered_json doc = old->json();
+        doc["image"] = fresh.json()["image"];
+        kept = Artifact::from_json(doc, path);
+    }
+    kept.append_history(std::move(entry));
+    return kept;
 }
 
 }  // namespace digestflow::operations

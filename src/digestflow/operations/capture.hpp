@@ -29,6 +29,12 @@ struct CaptureResult {
 // Throws Error(Usage) for wrong input, Error(Registry/Auth) for registry trouble.
 CaptureResult capture(registry::RegistryClient* client, const CaptureRequest& request);
 
+// What to write at `path` (--out): `fresh`, unless an artifact for the same repository and digest is already
+// there — then that one, its history kept, with a capture entry added (an --offline capture confirmed now
+// also gains the registry's image block). Another image's artifact, or an unreadable one, is refused
+// (Error(Usage)) unless `force`. Never silently replaces the record of another image, nor wipes history.
+Artifact artifact_to_write(const std::string& path, const Artifact& fresh, bool force);
+
 // Build facts the CI platform exposes (commit, pipeline URL), from GitHub Actions or GitLab CI variables.
 nlohmann::ordered_json build_facts_from_environment();
 
