@@ -108,3 +108,20 @@ TEST(DestinationLocks, ASharedNameWaitsForTheHolder) {
 
 }  // namespace
 }  // namespace digestflow::operations
+
+namespace digestflow::operations {
+namespace {
+
+// A destination named twice, also in two spellings of one reference, is promoted once.
+TEST(PromotionDestinations, ANameGivenTwiceIsPromotedOnce) {
+    Reference source = Reference::parse("registry.example.com/team/app@sha256:" + std::string(64, 'a'));
+    auto destinations = promotion_destinations(source, {"1.0", "1.0", "stable"},
+                                               {"docker.io/library/app:2", "app:2", "registry.example.com/team/app:1.0"});
+    std::vector<std::string> names;
+    for (const auto& d : destinations) names.push_back(d.str());
+    EXPECT_EQ(names, (std::vector<std::string>{"registry.example.com/team/app:1.0", "registry.example.com/team/app:stable",
+                                               "docker.io/library/app:2"}));
+}
+
+}  // namespace
+}  // namespace digestflow::operations
