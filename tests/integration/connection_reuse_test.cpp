@@ -171,7 +171,12 @@ TEST_F(ConnectionReuse, ProxyRelaysAPushBySkopeo) {
     EXPECT_EQ(served_digest(registry->host() + "/team/copied:1", plain), pushed) << "stored upstream";
     auto requests = proxy.requests();
     EXPECT_EQ(proxy.count("PUT", "/v2/team/copied/manifests/1"), 1u) << describe(requests);
-    EXPECT_EQ(proxy.count("PATCH", "/v2/team/copied/blobs/uploads/"), 2u) << describe(requests);
+    // Each of the two blobs crosses once: uploaded (PATCH), or mounted when skopeo's machine-wide blob-info
+    // cache (/var/lib/containers/cache as root) remembers it from an earlier run on the same port.
+    std::size_t patches = proxy.count("PATCH", "/v2/team/copied/blobs/uploads/");
+    std::size_t mounts = proxy.count("POST", "mount=");
+    EXPECT_LE(patches, 2u) << describe(requests);
+    EXPECT_GE(patches + mounts, 2u) << describe(requests);
     EXPECT_EQ(registry->count_requests("PUT", "/v2/team/copied/manifests/1"), 1u);
 }
 
