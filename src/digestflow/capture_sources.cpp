@@ -142,21 +142,28 @@ bool looks_like_build_result(const Json& object) {
 }
 
 // "image.name" lists every name the build pushed, comma-separated when there are several.
-std::vector<Reference> image_names(const Json& result) {
-    std::vector<Reference> names;
-    auto it = result.find("image.name");
-    if (it == result.end() || !it->is_string())
-        return names;
-    const auto& list = it->get_ref<const std::string&>();
+// The comma-separated entries of an "image.name" value, trimmed.
+std::vector<std::string> name_entries(const std::string& list) {
+    std::vector<std::string> entries;
     std::size_t start = 0;
     while (start <= list.size()) {
         auto comma = list.find(',', start);
         if (comma == std::string::npos)
             comma = list.size();
-        if (auto ref = try_parse_reference(list.substr(start, comma - start)))
-            names.push_back(*ref);
+        entries.push_back(trim(std::string_view(list).substr(start, comma - start)));
         start = comma + 1;
     }
+    return entries;
+}
+
+std::vector<Reference> image_names(const Json& result) {
+    std::vector<Reference> names;
+    auto it = result.find("image.name");
+    if (it == result.end() || !it->is_string())
+        return names;
+    for (const auto& entry : name_entries(it->get_ref<const std::string&>()))
+        if (auto ref = try_parse_reference(entry))
+            names.push_back(*ref);
     return names;
 }
 
@@ -170,18 +177,10 @@ void check_image_names_readable(const Json& result) {
                             "by --metadata-file, unedited, or the digest with --digest)";
     if (!it->is_string())
         throw_usage(std::string(buildx_input) + ": \"image.name\" is not a string" + fix);
-    const auto& list = it->get_ref<const std::string&>();
-    std::size_t start = 0;
-    while (start <= list.size()) {
-        auto comma = list.find(',', start);
-        if (comma == std::string::npos)
-            comma = list.size();
-        const std::string entry = trim(std::string_view(list).substr(start, comma - start));
+    for (const auto& entry : name_entries(it->get_ref<const std::string&>()))
         if (!try_parse_reference(entry))
             throw_usage(std::string(buildx_input) + ": \"image.name\" entry " + quote(entry) +
                         " is not an image reference" + fix);
-        start = comma + 1;
-    }
 }
 
 bool names_repository(const Json& result, const Reference& image) {
