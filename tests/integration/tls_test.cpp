@@ -1,6 +1,9 @@
 // TLS to a registry whose certificate comes from a CA made in the fixture: trusted with --ca-file, refused
-// cleanly (exit 3, a message that says what to do) without it.
+// cleanly (exit 3, a message that says what to do) without it; the system trust store read from a hashed
+// directory; and how a loopback port is found to speak TLS after a plain-HTTP first contact.
 #include "support/buildah.hpp"
+#include "support/process.hpp"
+#include "support/raw_server.hpp"
 #include "support/registry_process.hpp"
 #include "support/skopeo.hpp"
 #include "support/temp_dir.hpp"
@@ -9,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <random>
 
 namespace digestflow::testsupport {
@@ -28,6 +32,13 @@ protected:
         delete tls;
     }
     std::string image() const { return registry->host() + "/team/app:1.0"; }
+    // An artifact for the fixture's image, captured once per test.
+    std::string artifact() {
+        auto run = run_tool("capture-digest", {"--image", image(), "--digest", digest, "--offline", "--out",
+                                               work.file("image-digest.json")});
+        EXPECT_EQ(run.exit_code, 0) << run.describe();
+        return work.file("image-digest.json");
+    }
 
     static TlsMaterial* tls;
     static Registry* registry;
@@ -84,6 +95,88 @@ TEST_F(Tls, MissingCaFileIsAUsageError) {
                                            "--out", work.file("a.json")});
     EXPECT_EQ(run.exit_code, 2) << run.describe();
     EXPECT_NE(run.stderr_text.find("nope.pem"), std::string::npos) << run.stderr_text;
+}
+
+// A loopback registry is asked in plain HTTP first; a TLS port answers that with Go's headerless 400 and the
+// run goes on over TLS. The refused first contact is one more request than over plain HTTP: the price of not
+// sending a TLS ClientHello to every plain-HTTP loopback registry.
+TEST_F(Tls, ALoopbackTlsPortIsFoundAfterAPlainFirstContact) {
+    auto run = run_tool("verify-digest", {"--artifact", artifact(), "--ref", image(), "--ca-file", tls->ca_cert(),
+                                          "--json", "--no-record"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(json_output(run)["requests"], 2) << "the refused plain-HTTP HEAD, then the HEAD over TLS";
+}
+
+// The system trust store as OpenSSL's hashed directory ($SSL_CERT_DIR here: our CA and its hash link), with
+// no bundle file: issuers are looked up in it when a handshake needs them, and verification holds.
+TEST_F(Tls, AHashedSystemCaDirectoryIsTrusted) {
+    std::filesystem::create_directory(work.file("ca-dir"));
+    std::filesystem::copy_file(tls->ca_cert(), work.file("ca-dir/test-ca.pem"));
+    RunResult rehash = run_command({"openssl", "rehash", work.file("ca-dir")});
+    ASSERT_EQ(rehash.exit_code, 0) << rehash.describe();
+    auto run = run_tool("capture-digest", {"--image", image(), "--resolve", "--out", work.file("a.json")},
+                        {{"SSL_CERT_DIR", work.file("ca-dir")}, {"SSL_CERT_FILE", work.file("no-bundle.pem")}});
+    EXPECT_EQ(run.exit_code, 0) << run.describe();
+
+    // Without the hash link the same directory trusts nothing: the lookup is by hash, as strict as before.
+    std::filesystem::path link;
+    for (const auto& entry : std::filesystem::directory_iterator(work.file("ca-dir")))
+        if (entry.is_symlink()) link = entry.path();
+    ASSERT_FALSE(link.empty());
+    std::filesystem::remove(link);
+    auto untrusted = run_tool("capture-digest", {"--image", image(), "--resolve", "--out", work.file("b.json")},
+                              {{"SSL_CERT_DIR", work.file("ca-dir")}, {"SSL_CERT_FILE", work.file("no-bundle.pem")}});
+    EXPECT_EQ(untrusted.exit_code, 3) << untrusted.describe();
+    EXPECT_NE(untrusted.stderr_text.find("not trusted"), std::string::npos) << untrusted.stderr_text;
+}
+
+// $SSL_CERT_FILE naming a bundle of the user's own is loaded, as OpenSSL would.
+TEST_F(Tls, AnSslCertFileOfTheUsersOwnIsTrusted) {
+    auto run = run_tool("capture-digest", {"--image", image(), "--resolve", "--out", work.file("a.json")},
+                        {{"SSL_CERT_FILE", tls->ca_cert()}, {"SSL_CERT_DIR", work.file("empty-dir")}});
+    EXPECT_EQ(run.exit_code, 0) << run.describe();
+}
+
+// A loopback port that drops a plain-HTTP request unanswered may speak TLS: it is tried once; when it does not
+// speak TLS either, the plain-HTTP failure is what the user is told (after the usual retries, in plain HTTP).
+TEST_F(Tls, APortThatAnswersNeitherIsReportedWithThePlainFailure) {
+    RawServer silent([](const RawRequest&, RawConnection&) { return false; });
+    auto run = run_tool("capture-digest", {"--image", silent.host() + "/team/app:1.0", "--resolve", "--out",
+                                           work.file("a.json")});
+    EXPECT_EQ(run.exit_code, 3) << run.describe();
+    EXPECT_NE(run.stderr_text.find("broke off"), std::string::npos) << run.stderr_text;
+    EXPECT_FALSE(silent.requests().empty());
+    EXPECT_EQ(silent.tls_hello_count(), 1) << "one TLS attempt in the run, after the first plain-HTTP contact";
+    EXPECT_FALSE(std::filesystem::exists(work.file("a.json")));
+}
+
+// A headerless 400 (what a TLS port says to plain HTTP) from a port that then does not speak TLS: the 400 is
+// the answer, reported as the registry's; the plain request is not sent twice.
+TEST_F(Tls, AHeaderless400FromAPlainPortIsTheAnswer) {
+    RawServer odd([](const RawRequest&, RawConnection& connection) {
+        connection.send("HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n");
+        return false;
+    });
+    auto run = run_tool("capture-digest", {"--image", odd.host() + "/team/app:1.0", "--resolve", "--out",
+                                           work.file("a.json")});
+    EXPECT_EQ(run.exit_code, 3) << run.describe();
+    EXPECT_NE(run.stderr_text.find("400"), std::string::npos) << run.stderr_text;
+    EXPECT_EQ(odd.requests().size(), 1u);
+    EXPECT_EQ(odd.tls_hello_count(), 1);
+}
+
+// A plain-HTTP loopback registry that answers as a registry (its 400 has the API version header) is never
+// sent a TLS ClientHello.
+TEST_F(Tls, ARegistrysOwn400IsNoReasonToTryTls) {
+    RawServer registry_like([](const RawRequest&, RawConnection& connection) {
+        connection.send("HTTP/1.1 400 Bad Request\r\nDocker-Distribution-API-Version: registry/2.0\r\n"
+                        "Content-Length: 0\r\n\r\n");
+        return true;
+    });
+    auto run = run_tool("capture-digest", {"--image", registry_like.host() + "/team/app:1.0", "--resolve", "--out",
+                                           work.file("a.json")});
+    EXPECT_NE(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(registry_like.tls_hello_count(), 0);
 }
 
 }  // namespace

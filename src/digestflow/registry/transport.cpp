@@ -2,6 +2,7 @@
 
 #include "digestflow/error.hpp"
 #include "digestflow/registry/request_counter.hpp"
+#include "digestflow/registry/system_trust.hpp"
 
 #include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
@@ -22,13 +23,14 @@ constexpr int max_redirects = 5;
 constexpr std::size_t io_chunk = 64 * 1024;
 
 // Poco would otherwise ask its application configuration (or the console) what to do with a bad certificate.
+// Called on the first TLS connection only: a run that speaks plain HTTP never initialises OpenSSL's TLS side.
+// No default client context is built (ours are made per transport, when first needed).
 void initialise_ssl_once() {
     static std::once_flag once;
     std::call_once(once, [] {
         Poco::Net::initializeSSL();
         Poco::Net::SSLManager::InvalidCertificateHandlerPtr reject(new Poco::Net::RejectCertificateHandler(false));
-        Poco::Net::Context::Ptr context(new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, ""));
-        Poco::Net::SSLManager::instance().initializeClient(nullptr, reject, context);
+        Poco::Net::SSLManager::instance().initializeClient(nullptr, reject, Poco::Net::Context::Ptr());
         // OpenSSL writes to the socket without MSG_NOSIGNAL: a registry closing mid-upload must be an error
         // we report, not a SIGPIPE that ends the tool.
         struct sigaction current {};
@@ -58,6 +60,17 @@ class TlsUntrusted : public std::runtime_error {
 class TlsNotSpoken : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
+// A plain-HTTP first contact that got no HTTP answer (bytes that are not HTTP, or the connection dropped):
+// perhaps a TLS port.
+class NoHttpAnswer : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// What a TLS port says to a plain-HTTP request: Go's servers answer "HTTP/1.0 400" with a note and no
+// headers, nginx a 400 page. A registry's own 400 carries its API version header.
+bool looks_like_tls_port_refusal(const HttpResponse& response) {
+    return response.status == 400 && !response.header("Docker-Distribution-API-Version");
+}
 
 }  // namespace
 
@@ -73,9 +86,7 @@ struct Transport::Contexts {
     Poco::Net::Context::Ptr unverified;
 };
 
-Transport::Transport(TransportOptions options) : m_options(std::move(options)), m_contexts(new Contexts) {
-    initialise_ssl_once();
-}
+Transport::Transport(TransportOptions options) : m_options(std::move(options)), m_contexts(new Contexts) {}
 
 Transport::~Transport() = default;
 
@@ -85,14 +96,21 @@ bool Transport::is_insecure_host(const std::string& authority) const {
 }
 
 Poco::AutoPtr<Poco::Net::Context> Transport::tls_context(bool verify) {
+    initialise_ssl_once();
     std::lock_guard lock(m_mutex);
     try {
         if (verify && !m_contexts->verifying) {
             Poco::Net::Context::Params params;
-            params.caLocation = m_options.ca_file;
-            params.loadDefaultCAs = true;
+            params.caLocation = m_options.ca_file;  // --ca-file adds to the system CAs
+            params.loadDefaultCAs = false;          // added below, looked up lazily
             params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
-            m_contexts->verifying = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
+            Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
+            try {
+                add_system_trust(context->sslContext());
+            } catch (const std::runtime_error& e) {
+                throw_registry(std::string(e.what()) + "; check $SSL_CERT_FILE, $SSL_CERT_DIR and the ca-certificates package");
+            }
+            m_contexts->verifying = context;
         }
         if (!verify && !m_contexts->unverified) {
             Poco::Net::Context::Params params;
@@ -113,9 +131,11 @@ std::string Transport::registry_base_url(const std::string& registry_host) {
         auto found = m_scheme_for_host.find(registry_host);
         if (found != m_scheme_for_host.end()) return found->second + "://" + registry_host;
     }
-    // Undecided: HTTPS first. send() switches a loopback or insecure host to HTTP when its port turns out
-    // to speak plain HTTP, and remembers that.
-    return "https://" + registry_host;
+    // Undecided. Loopback registries are nearly always plain HTTP (local, kind and CI service registries):
+    // they are asked in plain HTTP first, without credentials, and send() moves to HTTPS when a TLS port
+    // answers. Every other host gets HTTPS first; send() switches an --insecure-registry host to HTTP when
+    // its port turns out to speak plain HTTP. Either way the answer is remembered for the run.
+    return (is_loopback_host(host_of_authority(registry_host)) ? "http://" : "https://") + registry_host;
 }
 
 std::unique_ptr<Connection> Transport::acquire(const UrlParts& url, Connection::Clock::time_point deadline,
@@ -251,7 +271,7 @@ HttpResponse Transport::exchange(Connection& connection, const HttpRequest& requ
     return response;
 }
 
-HttpResponse Transport::send_once(const HttpRequest& request) {
+HttpResponse Transport::send_once(const HttpRequest& request, bool probing) {
     UrlParts url = split_url(request.url);
     // Whatever URL a registry hands out (upload locations, redirects, token realms), clear text goes only to
     // loopback or to hosts the user named.
@@ -291,43 +311,76 @@ HttpResponse Transport::send_once(const HttpRequest& request) {
             return response;
         } catch (const FramingError& e) {
             stale = e.nothing_received();
-            if (!(stale && reused && attempt == 0 && !request.body_source))
-                throw_registry("the connection to " + url.authority() + " broke off during " + what + ": " + e.what());
+            std::string message = "the connection to " + url.authority() + " broke off during " + what + ": " + e.what();
+            if (probing) throw NoHttpAnswer(message);
+            if (!(stale && reused && attempt == 0 && !request.body_source)) throw_registry(message);
         } catch (const Poco::TimeoutException&) {
             throw_registry(timed_out());
         } catch (const Poco::Exception& e) {
-            if (!(reused && attempt == 0 && !request.body_source))
-                throw_registry("the connection to " + url.authority() + " failed during " + what + ": " + e.displayText());
+            std::string message = "the connection to " + url.authority() + " failed during " + what + ": " + e.displayText();
+            if (probing) throw NoHttpAnswer(message);
+            if (!(reused && attempt == 0 && !request.body_source)) throw_registry(message);
         }
     }
 }
 
+std::optional<std::string> Transport::decided_scheme(const std::string& authority) {
+    std::lock_guard lock(m_mutex);
+    auto found = m_scheme_for_host.find(authority);
+    if (found == m_scheme_for_host.end()) return std::nullopt;
+    return found->second;
+}
+
+void Transport::decide_scheme(const std::string& authority, const std::string& scheme) {
+    std::lock_guard lock(m_mutex);
+    m_scheme_for_host.emplace(authority, scheme);  // the first decision stands: HTTPS is never downgraded
+}
+
 HttpResponse Transport::send(const HttpRequest& original) {
     HttpRequest request = original;
+    // After a plain-HTTP first contact with a loopback host that got no HTTP answer: what it got, reported
+    // if the port does not speak TLS either.
+    std::optional<HttpResponse> plain_answer;
+    std::optional<std::string> plain_failure;
     for (int hop = 0;; ++hop) {
         UrlParts url = split_url(request.url);
+        const bool undecided = !decided_scheme(url.authority());
+        bool probing = false;
+        if (undecided && url.scheme == "http" && is_loopback_host(url.host)) {
+            // A first contact in plain HTTP carries nothing secret and can be sent again: otherwise it goes
+            // the HTTPS-first way.
+            if (find_header(request.headers, "Authorization") || request.body_source) {
+                request.url = "https://" + url.authority() + url.target;
+                continue;
+            }
+            probing = true;
+        }
         HttpResponse response;
         try {
-            response = send_once(request);
-            if (url.scheme == "https") {
-                std::lock_guard lock(m_mutex);
-                m_scheme_for_host.emplace(url.authority(), "https");
+            response = send_once(request, probing);
+            if (probing && looks_like_tls_port_refusal(response)) {
+                plain_answer = std::move(response);
+                request.url = "https://" + url.authority() + url.target;
+                continue;
             }
+            if (probing || url.scheme == "https") decide_scheme(url.authority(), url.scheme);
+        } catch (const NoHttpAnswer& e) {
+            plain_failure = e.what();
+            request.url = "https://" + url.authority() + url.target;
+            continue;
         } catch (const TlsNotSpoken& e) {
-            bool may_fall_back = is_loopback_host(url.host) || is_insecure_host(url.authority());
-            bool undecided;
-            {
-                std::lock_guard lock(m_mutex);
-                undecided = !m_scheme_for_host.count(url.authority());
+            if (plain_answer || plain_failure) {
+                // Neither HTTP nor TLS: what the plain-HTTP contact got is the answer.
+                decide_scheme(url.authority(), "http");
+                if (plain_answer) return *plain_answer;
+                throw_registry(*plain_failure);
             }
+            bool may_fall_back = is_loopback_host(url.host) || is_insecure_host(url.authority());
             if (!may_fall_back || !undecided)
                 throw_registry("TLS handshake with " + url.authority() + " failed (" + e.what() +
                                "); if this registry speaks plain HTTP, name it with --insecure-registry " +
                                url.authority());
-            {
-                std::lock_guard lock(m_mutex);
-                m_scheme_for_host[url.authority()] = "http";
-            }
+            decide_scheme(url.authority(), "http");
             request.url = "http://" + url.authority() + url.target;
             continue;
         } catch (const TlsUntrusted& e) {

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -42,8 +43,10 @@ public:
     Transport& operator=(const Transport&) = delete;
 
     // The base URL ("https://host:port" or "http://host:port") for a registry host ("host[:port]").
-    // HTTPS always comes first; plain HTTP only for loopback or --insecure-registry hosts whose port does not
-    // speak TLS. The first call may connect to find out; the answer is remembered.
+    // Plain HTTP only for loopback or --insecure-registry hosts. Loopback hosts are tried in plain HTTP first
+    // (a first request without credentials; a TLS port's refusal moves them to HTTPS), every other host in
+    // HTTPS first. What a host speaks is learnt from its first answer and kept for the run; a host that
+    // spoke TLS is never downgraded.
     std::string registry_base_url(const std::string& registry_host);
 
     // Sends one request to an absolute URL and reads the response (bounded, or into body_sink). Follows up
@@ -60,7 +63,10 @@ public:
 private:
     std::unique_ptr<Connection> acquire(const UrlParts& url, Connection::Clock::time_point deadline, bool replayable);
     void release(const UrlParts& url, std::unique_ptr<Connection> connection);
-    HttpResponse send_once(const HttpRequest& request);
+    // probing: a plain-HTTP first contact; a connection that gives no HTTP answer throws NoHttpAnswer.
+    HttpResponse send_once(const HttpRequest& request, bool probing);
+    std::optional<std::string> decided_scheme(const std::string& authority);
+    void decide_scheme(const std::string& authority, const std::string& scheme);
     HttpResponse exchange(Connection& connection, const HttpRequest& request, const UrlParts& url,
                           Connection::Clock::time_point deadline);
     Poco::AutoPtr<Poco::Net::Context> tls_context(bool verify);

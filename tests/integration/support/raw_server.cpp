@@ -18,7 +18,8 @@ bool iequals(const std::string& a, const std::string& b) {
 }
 
 // Reads up to the blank line after the headers, one byte at a time (the body stays in the socket).
-std::optional<std::string> read_head(Poco::Net::StreamSocket& socket, const std::atomic<bool>& stopping) {
+std::optional<std::string> read_head(Poco::Net::StreamSocket& socket, const std::atomic<bool>& stopping,
+                                     std::atomic<int>& tls_hellos) {
     std::string head;
     char c;
     while (!stopping && head.size() < 64 * 1024) {
@@ -26,6 +27,7 @@ std::optional<std::string> read_head(Poco::Net::StreamSocket& socket, const std:
         if (socket.receiveBytes(&c, 1) <= 0) return std::nullopt;
         if (head.empty() && c == '\x16') {
             // A TLS ClientHello (a client probing for HTTPS): answer as a plain-HTTP server would.
+            ++tls_hellos;
             const std::string refusal = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
             socket.sendBytes(refusal.data(), static_cast<int>(refusal.size()), MSG_NOSIGNAL);
             return std::nullopt;
@@ -152,7 +154,7 @@ void RawServer::serve(Poco::Net::StreamSocket socket) {
     try {
         RawConnection connection(socket);
         while (!m_stopping) {
-            auto head = read_head(socket, m_stopping);
+            auto head = read_head(socket, m_stopping, m_tls_hellos);
             if (!head) break;
             RawRequest request = parse(*head);
             {

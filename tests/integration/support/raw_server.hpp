@@ -57,6 +57,8 @@ class RawServer {
     std::string host() const;  // "127.0.0.1:PORT"
     std::vector<RawRequest> requests() const;
     bool stopping() const { return m_stopping; }
+    // TLS ClientHellos received (each answered as a plain-HTTP server would, with a 400, and closed).
+    int tls_hello_count() const { return m_tls_hellos; }
 
   private:
     void accept_loop();
@@ -66,6 +68,7 @@ class RawServer {
     Poco::Net::ServerSocket m_listener;
     int m_port = 0;
     std::atomic<bool> m_stopping{false};
+    std::atomic<int> m_tls_hellos{0};
     mutable std::mutex m_mutex;
     std::vector<RawRequest> m_requests;
     std::vector<std::thread> m_threads;
