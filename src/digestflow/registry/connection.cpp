@@ -1,6 +1,7 @@
 #include "digestflow/registry/connection.hpp"
 
 #include <Poco/Exception.h>
+#include <Poco/Net/NetException.h>
 #include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
@@ -8,6 +9,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
+#include <vector>
 
 namespace digestflow::registry {
 namespace {
@@ -19,20 +22,41 @@ Poco::Timespan until(Connection::Clock::time_point deadline) {
     return Poco::Timespan(std::max<Poco::Timespan::TimeDiff>(left.count(), 1000));
 }
 
+bool is_localhost_name(const std::string& host) {
+    std::string lower = host;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return lower == "localhost" || lower == "localhost.";
+}
+
+// "localhost" is the loopback interface by definition (RFC 6761 §6.3), as Go and curl treat it: no resolver,
+// hosts file or netlink query is needed for it. IPv4 first, then IPv6 when nothing listens there.
+std::vector<Poco::Net::SocketAddress> addresses_of(const UrlParts& origin) {
+    if (is_localhost_name(origin.host))
+        return {Poco::Net::SocketAddress("127.0.0.1", origin.port), Poco::Net::SocketAddress("::1", origin.port)};
+    return {Poco::Net::SocketAddress(origin.host, origin.port)};
+}
+
 }  // namespace
 
 Connection::Connection(const UrlParts& origin, Poco::Net::Context::Ptr tls, Clock::time_point deadline)
     : m_reader([this](char* buffer, std::size_t capacity) { return receive(buffer, capacity); }),
       m_deadline(deadline) {
-    Poco::Net::SocketAddress address(origin.host, origin.port);
-    if (tls) {
-        auto secure = std::make_unique<Poco::Net::SecureStreamSocket>(tls);
-        secure->setPeerHostName(origin.host);  // SNI, and the name the certificate must carry
-        m_socket = std::move(secure);
-    } else {
-        m_socket = std::make_unique<Poco::Net::StreamSocket>();
+    auto addresses = addresses_of(origin);
+    for (std::size_t i = 0;; ++i) {
+        if (tls) {
+            auto secure = std::make_unique<Poco::Net::SecureStreamSocket>(tls);
+            secure->setPeerHostName(origin.host);  // SNI, and the name the certificate must carry
+            m_socket = std::move(secure);
+        } else {
+            m_socket = std::make_unique<Poco::Net::StreamSocket>();
+        }
+        try {
+            m_socket->connect(addresses[i], until(deadline));
+            break;
+        } catch (const Poco::Net::ConnectionRefusedException&) {
+            if (i + 1 == addresses.size()) throw;
+        }
     }
-    m_socket->connect(address, until(deadline));
     m_socket->setNoDelay(true);
 }
 

@@ -80,7 +80,7 @@ Registry::~Registry() {
 }
 
 std::string Registry::host() const {
-    return "127.0.0.1:" + std::to_string(m_port);
+    return (m_options.ipv6_only ? "[::1]:" : "127.0.0.1:") + std::to_string(m_port);
 }
 
 std::string Registry::url() const {
@@ -129,7 +129,7 @@ void Registry::write_config() const {
          << "storage:\n  filesystem:\n    rootdirectory: " << quoted(storage_dir()) << "\n"
          << "  delete:\n    enabled: true\n"
          << "  maintenance:\n    uploadpurging:\n      enabled: false\n"
-         << "http:\n  addr: " << host() << "\n  secret: digestflow-test-secret\n";
+         << "http:\n  addr: " << quoted(host()) << "\n  secret: digestflow-test-secret\n";
     if (m_options.tls) {
         yaml << "  tls:\n    certificate: " << quoted(m_options.tls->certificate)
              << "\n    key: " << quoted(m_options.tls->key) << "\n";

@@ -32,6 +32,8 @@ struct RegistryOptions {
     // validation.manifests.urls.allow: regexes of the URLs a foreign (non-distributable) layer may name.
     // Unset, distribution refuses every manifest with such a layer.
     std::vector<std::string> allowed_layer_urls;
+    // Listen on [::1] only (host() is then "[::1]:PORT"): what "localhost" may mean on a machine.
+    bool ipv6_only = false;
 
     // HTTPS with the material's server certificate; the material must outlive the Registry.
     RegistryOptions& with_tls(const TlsMaterial& material);
@@ -50,7 +52,7 @@ class Registry {
     Registry& operator=(const Registry&) = delete;
 
     int port() const { return m_port; }
-    std::string host() const; // "127.0.0.1:PORT"
+    std::string host() const; // "127.0.0.1:PORT" ("[::1]:PORT" with ipv6_only)
     std::string url() const;  // "http(s)://127.0.0.1:PORT"
     bool uses_tls() const { return m_options.tls.has_value(); }
     const RegistryOptions& options() const { return m_options; }
