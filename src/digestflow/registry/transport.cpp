@@ -211,18 +211,21 @@ HttpResponse Transport::exchange(Connection& connection, const HttpRequest& requ
     ResponseReader& reader = connection.reader();
     reader.reset();
     connection.limit_by_deadline(deadline);
-    const std::string head_text = request_head(request, url, m_options.user_agent, has_body, length);
+    std::string head_text = request_head(request, url, m_options.user_agent, has_body, length);
+    // A small body (a manifest) goes out with the head in one write: one segment, one syscall.
+    const bool body_with_head = !request.body_source && !request.body.empty() && request.body.size() <= io_chunk;
+    if (body_with_head) head_text += request.body;
     connection.send(head_text.data(), head_text.size());
     try {
         if (request.body_source) {
             connection.limit_by_idle(idle);
-            std::vector<char> buffer(io_chunk);
+            std::unique_ptr<char[]> buffer(new char[io_chunk]);  // not zeroed: every byte sent is written first
             std::int64_t sent = 0;
             while (sent < length) {
                 std::size_t want = static_cast<std::size_t>(std::min<std::int64_t>(length - sent, io_chunk));
-                std::size_t n = request.body_source(buffer.data(), want);
+                std::size_t n = request.body_source(buffer.get(), want);
                 if (n == 0) break;
-                connection.send(buffer.data(), n);
+                connection.send(buffer.get(), n);
                 sent += static_cast<std::int64_t>(n);
                 // An interim answer (100 Continue, unasked) is no refusal: the body goes on.
                 if (sent < length && connection.answer_waiting() && !reader.drop_buffered_interim())
@@ -235,7 +238,7 @@ HttpResponse Transport::exchange(Connection& connection, const HttpRequest& requ
                                                           " bytes; the upload was abandoned");
             // The answer to a long upload gets its own full time limit.
             connection.limit_by_deadline(Connection::Clock::now() + m_options.timeout);
-        } else if (!request.body.empty()) {
+        } else if (!request.body.empty() && !body_with_head) {
             connection.send(request.body.data(), request.body.size());
         }
     } catch (const EarlyAnswer&) {
@@ -257,16 +260,16 @@ HttpResponse Transport::exchange(Connection& connection, const HttpRequest& requ
         connection.limit_by_idle(idle);
         if (request.body_begin) request.body_begin(response);
     }
-    std::vector<char> buffer(io_chunk);
-    while (std::size_t n = reader.read_body(buffer.data(), buffer.size())) {
+    std::unique_ptr<char[]> buffer(new char[io_chunk]);  // not zeroed: only what was read is used
+    while (std::size_t n = reader.read_body(buffer.get(), io_chunk)) {
         if (streaming) {
-            request.body_sink(buffer.data(), n);
+            request.body_sink(buffer.get(), n);
             continue;
         }
         if (response.body.size() + n > request.max_response_body)
             throw_registry(url.authority() + " sent more than " + std::to_string(request.max_response_body) +
                            " bytes for " + what + "; refusing to read further");
-        response.body.append(buffer.data(), n);
+        response.body.append(buffer.get(), n);
     }
     return response;
 }
