@@ -2,41 +2,19 @@
 
 #include "digestflow/error.hpp"
 #include "digestflow/registry/request_counter.hpp"
-#include "digestflow/registry/system_trust.hpp"
+#include "digestflow/registry/tls_context.hpp"
 
 #include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/IPAddress.h>
 #include <Poco/Net/NetException.h>
-#include <Poco/Net/RejectCertificateHandler.h>
 #include <Poco/Net/SSLException.h>
-#include <Poco/Net/SSLManager.h>
-
-#include <csignal>
-
-#include <signal.h>
 
 namespace digestflow::registry {
 namespace {
 
 constexpr int max_redirects = 5;
 constexpr std::size_t io_chunk = 64 * 1024;
-
-// Poco would otherwise ask its application configuration (or the console) what to do with a bad certificate.
-// Called on the first TLS connection only: a run that speaks plain HTTP never initialises OpenSSL's TLS side.
-// No default client context is built (ours are made per transport, when first needed).
-void initialise_ssl_once() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        Poco::Net::initializeSSL();
-        Poco::Net::SSLManager::InvalidCertificateHandlerPtr reject(new Poco::Net::RejectCertificateHandler(false));
-        Poco::Net::SSLManager::instance().initializeClient(nullptr, reject, Poco::Net::Context::Ptr());
-        // OpenSSL writes to the socket without MSG_NOSIGNAL: a registry closing mid-upload must be an error
-        // we report, not a SIGPIPE that ends the tool.
-        struct sigaction current {};
-        if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) std::signal(SIGPIPE, SIG_IGN);
-    });
-}
 
 bool is_redirect(int status) {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
@@ -96,33 +74,11 @@ bool Transport::is_insecure_host(const std::string& authority) const {
 }
 
 Poco::AutoPtr<Poco::Net::Context> Transport::tls_context(bool verify) {
-    initialise_ssl_once();
     std::lock_guard lock(m_mutex);
-    try {
-        if (verify && !m_contexts->verifying) {
-            Poco::Net::Context::Params params;
-            params.caLocation = m_options.ca_file;  // --ca-file adds to the system CAs
-            params.loadDefaultCAs = false;          // added below, looked up lazily
-            params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
-            Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
-            try {
-                add_system_trust(context->sslContext());
-            } catch (const std::runtime_error& e) {
-                throw_registry(std::string(e.what()) + "; check $SSL_CERT_FILE, $SSL_CERT_DIR and the ca-certificates package");
-            }
-            m_contexts->verifying = context;
-        }
-        if (!verify && !m_contexts->unverified) {
-            Poco::Net::Context::Params params;
-            params.verificationMode = Poco::Net::Context::VERIFY_NONE;
-            m_contexts->unverified = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
-        }
-    } catch (const Poco::Exception& e) {
-        throw_usage("--ca-file " + m_options.ca_file + ": cannot load the CA certificates (" + e.displayText() +
-                    "); pass a readable PEM file");
-    }
+    auto& context = verify ? m_contexts->verifying : m_contexts->unverified;
+    if (!context) context = make_tls_context(verify, m_options.ca_file);
     // Shared ownership: a raw pointer handed to a session would be released twice.
-    return verify ? m_contexts->verifying : m_contexts->unverified;
+    return context;
 }
 
 std::string Transport::registry_base_url(const std::string& registry_host) {
