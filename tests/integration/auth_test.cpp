@@ -1,6 +1,7 @@
 // Registry authentication end to end: htpasswd basic auth with config.json credentials and with a credential
 // helper, and the bearer-token flow against a registry configured for token auth. Secrets never printed.
 #include "support/buildah.hpp"
+#include "support/counting_proxy.hpp"
 #include "support/registry_process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tls_material.hpp"
@@ -9,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -37,6 +40,29 @@ void expect_no_secret(const RunResult& run) {
         EXPECT_EQ(run.stdout_text.find(secret), std::string::npos) << "secret printed on stdout";
         EXPECT_EQ(run.stderr_text.find(secret), std::string::npos) << "secret printed on stderr";
     }
+}
+
+// A folder holding docker-credential-dftest, which answers for `host` and appends a line to `runs_file` each
+// time it runs (so tests can count helper runs).
+std::string helper_bin(const TempDir& work, const std::string& host, const std::string& runs_file = "/dev/null") {
+    std::string bin = work.file("bin");
+    std::filesystem::create_directories(bin);
+    std::string helper = bin + "/docker-credential-dftest";
+    write_text_file(helper, "#!/bin/sh\n"
+                            "[ \"$1\" = get ] || exit 3\n"
+                            "echo run >> '" + runs_file + "'\n"
+                            "read -r server\n"
+                            "if [ \"$server\" = \"" + host + "\" ]; then\n"
+                            "  printf '{\"Username\":\"" + user + "\",\"Secret\":\"" + password + "\"}'\n"
+                            "else echo 'credentials not found in native keychain'; exit 1; fi\n");
+    std::filesystem::permissions(helper, std::filesystem::perms::owner_all);
+    return bin;
+}
+
+size_t line_count(const std::string& path) {
+    if (!std::filesystem::exists(path)) return 0;
+    std::string text = read_text_file(path);
+    return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
 class BasicAuth : public ::testing::Test {
@@ -74,16 +100,7 @@ TEST_F(BasicAuth, RegistryConfigFlagNamesTheFile) {
 }
 
 TEST_F(BasicAuth, CredentialHelperWorks) {
-    std::string bin = work.file("bin");
-    std::filesystem::create_directories(bin);
-    std::string helper = bin + "/docker-credential-dftest";
-    write_text_file(helper, "#!/bin/sh\n"
-                            "[ \"$1\" = get ] || exit 3\n"
-                            "read -r server\n"
-                            "if [ \"$server\" = \"" + registry->host() + "\" ]; then\n"
-                            "  printf '{\"Username\":\"" + user + "\",\"Secret\":\"" + password + "\"}'\n"
-                            "else echo 'credentials not found in native keychain'; exit 1; fi\n");
-    std::filesystem::permissions(helper, std::filesystem::perms::owner_all);
+    std::string bin = helper_bin(work, registry->host());
     auto dir = config_dir(work, "docker", R"({"credHelpers": {")" + registry->host() + R"(": "dftest"}})");
     std::string path = bin + ":" + std::getenv("PATH");
     auto run = run_tool("capture-digest", {"--image", image(), "--resolve", "--out", work.file("a.json")},
@@ -92,6 +109,38 @@ TEST_F(BasicAuth, CredentialHelperWorks) {
     run = run_tool("verify-digest", {"--artifact", work.file("a.json"), "--ref", image(), "--content"},
                    {{"DOCKER_CONFIG", dir}, {"PATH", path}});
     ASSERT_EQ(run.exit_code, 0) << run.describe();
+    expect_no_secret(run);
+}
+
+// Issue 7 (found in review): the helper ran once per repository, 4 times for 3 destinations on one registry.
+TEST_F(BasicAuth, CredentialHelperRunsOncePerRegistry) {
+    std::string runs = work.file("helper-runs");
+    std::string path = helper_bin(work, registry->host(), runs) + ":" + std::getenv("PATH");
+    auto dir = config_dir(work, "docker", R"({"credHelpers": {")" + registry->host() + R"(": "dftest"}})");
+    std::string from = registry->host() + "/team/app@" + digest;
+    auto run = run_tool("retag", {"--source", from, "--to", registry->host() + "/team/helper-a:1", "--to",
+                                  registry->host() + "/team/helper-b:1", "--to", registry->host() + "/team/helper-c:1"},
+                        {{"DOCKER_CONFIG", dir}, {"PATH", path}});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(line_count(runs), 1u) << "helper runs for 3 destination repositories on one registry";
+    expect_no_secret(run);
+}
+
+// Parallel workers asking at once wait for the one helper run.
+TEST_F(BasicAuth, CredentialHelperRunsOnceForAParallelList) {
+    std::string runs = work.file("helper-runs");
+    std::string path = helper_bin(work, registry->host(), runs) + ":" + std::getenv("PATH");
+    auto dir = config_dir(work, "docker", R"({"credHelpers": {")" + registry->host() + R"(": "dftest"}})");
+    std::string list;
+    for (int i = 0; i < 6; ++i)
+        list += R"({"source": ")" + registry->host() + "/team/app@" + digest + R"(", "to": ")" + registry->host() +
+                "/team/helper-list-" + std::to_string(i) + ":1.0\"}\n";
+    write_text_file(work.file("list.jsonl"), list);
+    auto run = run_tool("retag", {"--from-list", work.file("list.jsonl"), "-j", "4"},
+                        {{"DOCKER_CONFIG", dir}, {"PATH", path}});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_NE(run.stdout_text.find("6 promoted, 0 failed"), std::string::npos) << run.stdout_text;
+    EXPECT_EQ(line_count(runs), 1u) << "helper runs for 6 promotions on one registry with -j 4";
     expect_no_secret(run);
 }
 
@@ -142,11 +191,19 @@ TEST_F(TokenAuth, BearerFlowWithOneTokenPerScopePerProcess) {
     auto dir = config_dir(work, "docker", auths_config(registry->host(), password));
     ASSERT_EQ(run_tool("capture-digest", {"--image", image(), "--resolve", "--out", work.file("a.json")},
                        {{"DOCKER_CONFIG", dir}}).exit_code, 0);
+    // --ref alone: one HEAD, one pull token.
+    tokens->reset_counters();
+    auto ref_only = run_tool("verify-digest", {"--artifact", work.file("a.json"), "--ref", image(), "--json"},
+                             {{"DOCKER_CONFIG", dir}});
+    ASSERT_EQ(ref_only.exit_code, 0) << ref_only.describe();
+    EXPECT_EQ(tokens->request_count(), 1u);
+    RecordProperty("ref_requests", json_output(ref_only)["requests"].get<int>());
     tokens->reset_counters();
     auto run = run_tool("verify-digest", {"--artifact", work.file("a.json"), "--ref", image(), "--content", "--json"},
                         {{"DOCKER_CONFIG", dir}});
     ASSERT_EQ(run.exit_code, 0) << run.describe();
     EXPECT_EQ(json_output(run)["digest"], digest);
+    RecordProperty("requests", json_output(run)["requests"].get<int>());
     // HEAD, manifest GET and two blob GETs share one pull token.
     ASSERT_EQ(tokens->request_count(), 1u);
     auto record = tokens->requests().front();
@@ -181,6 +238,120 @@ TEST_F(TokenAuth, ParallelWorkersAllAuthenticate) {
         EXPECT_TRUE(distinct.insert(key).second) << "asked twice for " << key;
     }
     expect_no_secret(run);
+}
+
+std::string scopes_text(const std::vector<TokenRequestRecord>& records) {
+    std::string text;
+    for (const auto& record : records) {
+        text += "\n  token request:";
+        for (const auto& scope : record.scopes) text += " " + scope;
+    }
+    return text;
+}
+
+// Issue 7 (found in review): each destination repository got a pull token for its lookups and a pull,push
+// token for its writes (10 token requests here). One token asked for pull,push and the mount sources' pull
+// serves the lookups, the mounts and the PUTs of a destination.
+TEST_F(TokenAuth, OneTokenPerDestinationRepository) {
+    std::string runs = work.file("helper-runs");
+    std::string path = helper_bin(work, registry->host(), runs) + ":" + std::getenv("PATH");
+    auto dir = config_dir(work, "docker", R"({"credHelpers": {")" + registry->host() + R"(": "dftest"}})");
+    tokens->reset_counters();
+    auto run = run_tool("retag", {"--source", registry->host() + "/team/app@" + digest, "--to",
+                                  registry->host() + "/team/token-a:1", "--to", registry->host() + "/team/token-b:1",
+                                  "--to", registry->host() + "/team/token-c:1", "--json"},
+                        {{"DOCKER_CONFIG", dir}, {"PATH", path}});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    // The source's pull token, then one per destination repository.
+    EXPECT_EQ(tokens->request_count(), 4u) << scopes_text(tokens->requests());
+    EXPECT_EQ(line_count(runs), 1u) << "credential helper runs";
+    RecordProperty("helper_runs", static_cast<int>(line_count(runs)));
+    // For the report (--gtest_output=xml): the run's HTTP requests, token requests included.
+    RecordProperty("requests", json_output(run)["requests"].get<int>());
+    RecordProperty("token_requests", static_cast<int>(tokens->request_count()));
+    expect_no_secret(run);
+}
+
+TEST_F(TokenAuth, SameRepositoryTagNeedsOneToken) {
+    auto dir = config_dir(work, "docker", auths_config(registry->host(), password));
+    tokens->reset_counters();
+    auto run = run_tool("retag", {"--source", registry->host() + "/team/app@" + digest, "--tag", "same-repo", "--json"},
+                        {{"DOCKER_CONFIG", dir}});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    RecordProperty("requests", json_output(run)["requests"].get<int>());
+    RecordProperty("token_requests", static_cast<int>(tokens->request_count()));
+    ASSERT_EQ(tokens->request_count(), 1u) << scopes_text(tokens->requests());
+    EXPECT_EQ(tokens->requests().front().scopes, std::vector<std::string>{"repository:team/app:pull,push"});
+}
+
+size_t faulted(const CountingProxy& proxy) {
+    auto requests = proxy.requests();
+    return static_cast<size_t>(std::count_if(requests.begin(), requests.end(), [](const RequestLine& r) { return r.faulted; }));
+}
+
+// What a token server grants is its own choice. One that refuses the wider pull,push request outright, or
+// hands out a token the registry then refuses, still gets asked for just the pull a lookup needs.
+TEST(TokenAuthNarrowing, ARefusedWiderTokenGivesWayToTheNeededScope) {
+    TlsMaterial tls;
+    TokenServer tokens(tls, TokenServerOptions().with_user(user, password));
+    CountingProxy token_proxy("127.0.0.1:" + std::to_string(tokens.port()));
+    auto auth = tokens.registry_auth();
+    auth.realm = "http://" + token_proxy.host() + "/token";
+    Registry registry(RegistryOptions().with_token_auth(auth));
+    Buildah buildah;
+    buildah.build_scratch_image("app");
+    std::string pushed = buildah.push("app", registry.host() + "/team/app:1.0", RemoteOptions{false}.with_creds(user, password));
+    TempDir work("digestflow-token-narrow");
+    std::map<std::string, std::string> env{{"DOCKER_CONFIG", config_dir(work, "docker", auths_config(registry.host(), password))}};
+    const std::string from = registry.host() + "/team/app@" + pushed;
+    const std::vector<std::string> again{"--source", from, "--to", registry.host() + "/team/held:1", "--json"};
+    ASSERT_EQ(run_tool("retag", again, env).exit_code, 0);  // the destination holds the digest from now on
+
+    auto asks_for_push = [](const RequestLine& request) {
+        return request.path.find("/token") != std::string::npos && request.path.find("push") != std::string::npos;
+    };
+    token_proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (!asks_for_push(request)) return std::nullopt;
+        return std::string("HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    });
+    token_proxy.reset();
+    auto run = run_tool("retag", again, env);
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(json_output(run)["destinations"][0]["action"], "unchanged");
+    EXPECT_EQ(faulted(token_proxy), 1u) << "the wider request was made, and refused, once";
+    // A write still needs push: refused, and said so.
+    run = run_tool("retag", {"--source", from, "--to", registry.host() + "/team/fresh:1"}, env);
+    EXPECT_EQ(run.exit_code, 4) << run.describe();
+    EXPECT_NE(run.stderr_text.find("refused"), std::string::npos) << run.describe();
+
+    const std::string useless = R"({"token": "not-a-token-the-registry-takes", "expires_in": 300})";
+    token_proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (!asks_for_push(request)) return std::nullopt;
+        return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+               std::to_string(useless.size()) + "\r\n\r\n" + useless;
+    });
+    token_proxy.reset();
+    run = run_tool("retag", again, env);
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(json_output(run)["destinations"][0]["action"], "unchanged");
+    EXPECT_EQ(faulted(token_proxy), 1u) << "the useless token was handed out once";
+    expect_no_secret(run);
+
+    // A registry answering 403 to the wider token: the lookup is tried again with the narrow one.
+    token_proxy.set_fault({});
+    CountingProxy front(registry.host());
+    env["DOCKER_CONFIG"] = config_dir(work, "front", auths_config(front.host(), password));
+    std::atomic<int> heads{0};
+    front.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (request.method != "HEAD" || request.path.find("/team/held/manifests/") == std::string::npos ||
+            heads++ != 0)
+            return std::nullopt;
+        return std::string("HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    });
+    run = run_tool("retag", {"--source", front.host() + "/team/app@" + pushed, "--to", front.host() + "/team/held:1", "--json"}, env);
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(json_output(run)["destinations"][0]["action"], "unchanged");
+    EXPECT_EQ(front.count("HEAD", "/team/held/manifests/"), 2u);
 }
 
 TEST_F(TokenAuth, WrongPasswordIsExit4AndNotPrinted) {

@@ -8,11 +8,14 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
 
 namespace fs = std::filesystem;
 using digestflow::Error;
@@ -162,6 +165,13 @@ protected:
 
     fs::path home() const { return m_dir / "home"; }
     fs::path docker_config() const { return home() / ".docker" / "config.json"; }
+    fs::path helper_runs_file() const { return m_dir / "helper-runs"; }  // docker-credential-dftest adds a line per run
+    std::size_t helper_runs() const {
+        std::ifstream in(helper_runs_file());
+        std::size_t lines = 0;
+        for (std::string line; std::getline(in, line);) ++lines;
+        return lines;
+    }
 
     static std::string auths(const std::map<std::string, std::string>& user_pass) {
         json doc = {{"auths", json::object()}};
@@ -179,6 +189,7 @@ protected:
         write_file(bin / "docker-credential-dftest",
                    "#!/bin/sh\n"
                    "[ \"$1\" = get ] || { echo \"unsupported action $1\"; exit 2; }\n"
+                   "echo run >> '" + helper_runs_file().string() + "'\n"
                    "request=$(cat; printf x)\n"
                    "request=${request%x}\n"
                    "case \"$request\" in\n"
@@ -514,6 +525,51 @@ TEST_F(CredentialFiles, CredsStoreFallsThroughOnNotFound) {
     EXPECT_TRUE(contains(message, "docker-credential-dftest")) << message;
     EXPECT_TRUE(contains(message, "keychain is locked")) << message;
     EXPECT_TRUE(contains(message, docker_config().string())) << message;
+}
+
+// Issue 7 (found in review): the helper ran once per repository and the file was read for each lookup.
+TEST_F(CredentialFiles, OneStoreAsksEachHelperOncePerServerAndReadsEachFileOnce) {
+    install_helpers();
+    json doc = {{"credHelpers", {{"good.example.com", "dftest"}, {"missing.example.com", "dftest"},
+                                 {"broken.example.com", "dftest"}}},
+                {"auths", {{"missing.example.com", {{"auth", base64("fallback:pw")}}}}}};
+    write_file(docker_config(), doc.dump());
+    const CredentialStore store;
+    EXPECT_EQ(store.lookup("good.example.com", "team/a").value_or(Credentials{}).username, "robot");
+    EXPECT_EQ(store.lookup("good.example.com", "team/b").value_or(Credentials{}).username, "robot");
+    EXPECT_EQ(helper_runs(), 1u) << "two repositories of one server";
+    // "Not found" is an answer too.
+    EXPECT_EQ(store.lookup("missing.example.com", "team/a").value_or(Credentials{}).username, "fallback");
+    EXPECT_EQ(store.lookup("missing.example.com", "team/b").value_or(Credentials{}).username, "fallback");
+    EXPECT_EQ(helper_runs(), 2u);
+    // So is a failure: the same error again, without running the helper again.
+    for (int i = 0; i < 2; ++i) {
+        const std::string message = error_message([&] { store.lookup("broken.example.com", "x"); }, ErrorKind::Auth);
+        EXPECT_TRUE(contains(message, "keychain is locked")) << message;
+    }
+    EXPECT_EQ(helper_runs(), 3u);
+    // The file was read once: the store does not see it change (a new store does).
+    write_file(docker_config(), "{}");
+    const auto again = store.lookup("good.example.com", "team/c");
+    ASSERT_TRUE(again.has_value()) << "the file was read again";
+    EXPECT_EQ(again->username, "robot");
+    EXPECT_FALSE(CredentialStore().lookup("good.example.com", "team/c").has_value());
+}
+
+TEST_F(CredentialFiles, ThreadsAskingAtOnceWaitForOneHelperRun) {
+    install_helpers();
+    write_file(docker_config(), R"({"credsStore": "dftest"})");
+    const CredentialStore store;
+    std::vector<std::thread> threads;
+    std::atomic<int> answered{0};
+    for (int i = 0; i < 8; ++i)
+        threads.emplace_back([&, i] {
+            auto creds = store.lookup("good.example.com", "team/app-" + std::to_string(i));
+            if (creds && creds->username == "robot") ++answered;
+        });
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(answered.load(), 8);
+    EXPECT_EQ(helper_runs(), 1u);
 }
 
 TEST_F(CredentialFiles, DockerHubHelperIsAskedForIndexUrl) {

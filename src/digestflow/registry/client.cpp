@@ -86,29 +86,50 @@ HttpResponse RegistryClient::send_authorized(const Reference& ref, const Scopes&
     // plain HTTP.
     const std::string path = request.url;
     const bool absolute = path.rfind("http://", 0) == 0 || path.rfind("https://", 0) == 0;
-    for (bool renewed = false;; renewed = true) {
+    for (bool renewed = false;;) {
         const std::string base = m_transport.registry_base_url(ref.api_host());
         request.url = absolute ? path : base + path;
         // Credentials go only where the registry itself is: an upload location elsewhere gets none.
         const bool ours = origin_of(request.url) == base;
         auto authorization = ours ? m_auth.authorization(ref.domain, ref.path, scopes) : std::nullopt;
-        if (authorization) set_header(request.headers, "Authorization", *authorization);
+        if (authorization) set_header(request.headers, "Authorization", authorization->header);
         else remove_header(request.headers, "Authorization");
         HttpResponse response = m_transport.send(request);
-        if (response.status != 401) return response;
+        if (response.status != 401 && response.status != 403) return response;
 
         const std::string answered_by = origin_of(response.url);
-        if (answered_by != m_transport.registry_base_url(ref.api_host()))
+        const bool from_registry = answered_by == m_transport.registry_base_url(ref.api_host());
+        std::optional<std::string> sent;
+        if (authorization) sent = authorization->header;
+        // A token asked for more than this request needs may have been granted less than asked: refused, it
+        // gives way to a token for exactly these scopes (once: the need asks exactly from now on).
+        if (from_registry && authorization && authorization->broader && !request.body_source) {
+            if (response.status == 401) m_auth.on_unauthorized(ref.domain, ref.path, scopes, response, sent);
+            m_auth.narrow(ref.domain, scopes, authorization->header);
+            continue;
+        }
+        if (response.status != 401) return response;
+        if (!from_registry)
             throw_auth(action + " failed: " + split_url(response.url).authority() + " (reached through " +
                        (absolute ? "an upload location" : "a redirect") + " from " + ref.domain +
                        ") asked for credentials; digestflow sends credentials only to the registry itself");
         // Learn the challenge; retry once when we sent no credentials yet (another thread may have learnt it
         // meanwhile) or the ones we sent were refused and new ones can be had. A streamed body cannot be sent
         // twice.
-        bool renewable = m_auth.on_unauthorized(ref.domain, ref.path, scopes, response, authorization);
+        bool renewable = m_auth.on_unauthorized(ref.domain, ref.path, scopes, response, sent);
         if (renewed || request.body_source || !renewable)
             throw_auth(action + " failed: " + ref.domain + " refused " + m_auth.credential_source(ref.domain, ref.path) +
                        " (" + describe_registry_answer(response) + ")");
+        renewed = true;
+    }
+}
+
+void RegistryClient::expect_push(const std::vector<Reference>& destinations, const Reference& source) {
+    // Blobs are mounted within one registry: from the source, or from a destination that got them first.
+    for (const auto& to : destinations) {
+        m_auth.expect_push(to.domain, to.path, source.domain == to.domain ? source.path : "");
+        for (const auto& other : destinations)
+            if (other.domain == to.domain) m_auth.expect_push(to.domain, to.path, other.path);
     }
 }
 

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace digestflow::registry {
 
@@ -114,6 +115,12 @@ public:
         int throttled = 0;
     };
     RateLimit rate_limit() const;
+
+    // The run will push source's content to these destinations: their tokens are asked for pull,push (and
+    // the pull of the repositories their blobs may be mounted from) from the first request on, so one token
+    // serves a destination's lookups, mounts and writes. Optional; without it a destination gets a pull
+    // token first and a push token later.
+    void expect_push(const std::vector<Reference>& destinations, const Reference& source);
 
     int request_count() const;
     Transport& transport() { return m_transport; }

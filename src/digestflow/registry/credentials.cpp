@@ -22,6 +22,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -487,8 +488,12 @@ Credentials parse_auth_entry(const json& entry, const std::string& key, const st
     return creds;
 }
 
+// Runs (or recalls) the named helper for a server URL; named_in is the file that named it.
+using HelperRunner = std::function<std::optional<Credentials>(const std::string& helper, const std::string& server_url,
+                                                              const std::string& named_in)>;
+
 std::optional<Credentials> lookup_in_file(const json& doc, const std::string& path, const std::string& registry,
-                                          const std::string& repository_path) {
+                                          const std::string& repository_path, const HelperRunner& run) {
     const bool hub = is_docker_hub(registry);
     const std::string host = hub ? "docker.io" : registry;
     const std::string server_url = hub ? k_docker_hub_key : registry;
@@ -522,7 +527,7 @@ std::optional<Credentials> lookup_in_file(const json& doc, const std::string& pa
         }
     }
     if (!helper.empty()) {
-        if (std::optional<Credentials> creds = run_helper(helper, server_url, path)) {
+        if (std::optional<Credentials> creds = run(helper, server_url, path)) {
             creds->source = path + " (" + mechanism + ": docker-credential-" + helper + ")";
             return creds;
         }
@@ -634,14 +639,63 @@ CredentialStore::CredentialStore(std::optional<std::string> explicit_config) {
     }
 }
 
+CredentialStore::~CredentialStore() = default;
+
+const json* CredentialStore::document(std::size_t file) const {
+    std::lock_guard lock(m_files_mutex);
+    if (m_documents.size() != m_files.size()) {
+        m_documents.resize(m_files.size());
+        m_loaded.resize(m_files.size(), false);
+    }
+    if (!m_loaded[file]) {
+        // A file that fails to load is not remembered: the error is reported by whoever asks.
+        std::optional<json> doc = load_config(m_files[file], m_named_by[file]);
+        if (doc) {
+            m_documents[file] = std::make_unique<json>(std::move(*doc));
+        }
+        m_loaded[file] = true;
+    }
+    return m_documents[file].get();
+}
+
+std::optional<Credentials> CredentialStore::helper_credentials(const std::string& helper,
+                                                               const std::string& server_url,
+                                                               const std::string& named_in) const {
+    std::shared_ptr<HelperAnswer> answer;
+    {
+        std::lock_guard lock(m_helpers_mutex);
+        std::shared_ptr<HelperAnswer>& slot = m_helper_answers[helper + '\n' + server_url];
+        if (!slot) {
+            slot = std::make_shared<HelperAnswer>();
+        }
+        answer = slot;
+    }
+    // A failure is kept too: asking again within the run would only repeat it (or wait out its timeout again).
+    std::call_once(answer->once, [&] {
+        try {
+            answer->credentials = run_helper(helper, server_url, named_in);
+        } catch (...) {
+            answer->failure = std::current_exception();
+        }
+    });
+    if (answer->failure) {
+        std::rethrow_exception(answer->failure);
+    }
+    return answer->credentials;
+}
+
 std::optional<Credentials> CredentialStore::lookup(const std::string& registry,
                                                    const std::string& repository_path) const {
+    const HelperRunner run = [this](const std::string& helper, const std::string& server_url,
+                                    const std::string& named_in) {
+        return helper_credentials(helper, server_url, named_in);
+    };
     for (std::size_t i = 0; i < m_files.size(); ++i) {
-        const std::optional<json> doc = load_config(m_files[i], m_named_by[i]);
+        const json* doc = document(i);
         if (!doc) {
             continue;
         }
-        if (std::optional<Credentials> creds = lookup_in_file(*doc, m_files[i], registry, repository_path)) {
+        if (std::optional<Credentials> creds = lookup_in_file(*doc, m_files[i], registry, repository_path, run)) {
             return creds;
         }
     }

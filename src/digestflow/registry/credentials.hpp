@@ -2,9 +2,15 @@
 // credsStore through `docker-credential-NAME get`) and containers auth.json (REGISTRY_AUTH_FILE).
 #pragma once
 
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 namespace digestflow::registry {
 
@@ -37,9 +43,16 @@ public:
     // $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json).
     explicit CredentialStore(std::optional<std::string> explicit_config = std::nullopt);
 
+    CredentialStore(const CredentialStore&) = delete;
+    CredentialStore& operator=(const CredentialStore&) = delete;
+    ~CredentialStore();
+
     // Credentials for a registry host ("docker.io" or "host:port") and repository path ("team/app").
     // Returns nullopt when none are configured (anonymous). Throws Error(Usage) for an unreadable or
     // malformed file, Error(Auth) when a credential helper fails for a reason other than "not found".
+    // Within one store each file is read once and each helper runs once per server (its answer, "not found"
+    // or failure included, is kept): one run promoting to many repositories of a registry asks once.
+    // Thread-safe; threads asking at once for the same server wait for the one helper run.
     std::optional<Credentials> lookup(const std::string& registry, const std::string& repository_path) const;
 
     // Files consulted, in order (for --help and messages).
@@ -51,6 +64,23 @@ private:
     // "REGISTRY_AUTH_FILE") when it must exist; empty for default locations, which may be absent.
     std::vector<std::string> m_named_by;
     bool m_explicit = false;
+
+    // One helper run's answer; `once` makes concurrent askers wait for the first.
+    struct HelperAnswer {
+        std::once_flag once;
+        std::optional<Credentials> credentials;
+        std::exception_ptr failure;
+    };
+    const nlohmann::json* document(std::size_t file) const;  // nullptr: absent and optional
+    std::optional<Credentials> helper_credentials(const std::string& helper, const std::string& server_url,
+                                                  const std::string& named_in) const;
+
+    // Parallel to m_files: each file parsed once; `m_loaded` says which are read.
+    mutable std::mutex m_files_mutex;
+    mutable std::vector<std::unique_ptr<nlohmann::json>> m_documents;
+    mutable std::vector<bool> m_loaded;
+    mutable std::mutex m_helpers_mutex;  // guards the map; the runs themselves happen outside it
+    mutable std::map<std::string, std::shared_ptr<HelperAnswer>> m_helper_answers;
 };
 
 // Runs `docker-credential-<helper> get` with the server URL on stdin. nullopt when the helper reports that it
