@@ -78,8 +78,9 @@ make_tls() {
 # start_registry NAME [TLS_DIR]: a docker-registry on a free 127.0.0.1 port, with its access log (one
 # `"METHOD /path HTTP/1.1" status` line per request) in $work/registry-NAME/registry.log. With TLS_DIR (from
 # make_tls) it speaks only TLS. Sets REGISTRY_<NAME>=127.0.0.1:PORT and URL_<NAME>=http(s)://127.0.0.1:PORT.
+# REGISTRY_STORAGE=inmemory keeps everything in the registry's memory instead of $work/registry-NAME/storage.
 start_registry() {
-    local name=$1 tls=${2:-} port addr dir scheme=http tls_yaml=""
+    local name=$1 tls=${2:-} port addr dir scheme=http tls_yaml="" storage
     port=$(free_port)
     addr=127.0.0.1:$port
     dir=$work/registry-$name
@@ -88,10 +89,12 @@ start_registry() {
         scheme=https
         tls_yaml=", tls: {certificate: $tls/server.crt, key: $tls/server.key}"
     fi
+    storage="filesystem: {rootdirectory: $dir/storage}"
+    [ "${REGISTRY_STORAGE:-}" != inmemory ] || storage="inmemory: {}"
     cat >"$dir/config.yml" <<YAML
 version: 0.1
 log: {level: error, accesslog: {disabled: false}}
-storage: {filesystem: {rootdirectory: $dir/storage}, delete: {enabled: true}}
+storage: {$storage, delete: {enabled: true}}
 http: {addr: $addr$tls_yaml}
 YAML
     docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
@@ -126,12 +129,6 @@ access_lines() {
         last=$now
         sleep 0.1
     done
-}
-
-# server_errors NAME: how many of those registry NAME answered with a 5xx
-server_errors() {
-    access_lines "$1" >/dev/null
-    grep -cE '"[A-Z]+ /[^ ]* HTTP/[0-9.]+" 5[0-9]{2} ' "$work/registry-$1/registry.log" || true
 }
 
 # --- pushing images through the registry API ---------------------------------------------------------------
