@@ -15,7 +15,7 @@ namespace {
 using registry::RegistryClient;
 
 constexpr std::int64_t small_blob_bytes = 1024 * 1024;  // at most this: through memory, no pipe or thread
-constexpr std::size_t pipe_bytes = 4 * 1024 * 1024;
+constexpr std::int64_t pipe_budget_bytes = 4 * 1024 * 1024;  // the rings of one batch together: flat memory
 constexpr std::size_t concurrent_blobs = 4;
 
 [[noreturn]] void throw_abandoned() {
@@ -40,9 +40,9 @@ void check_received(const Reference& from, const Descriptor& blob, std::int64_t 
 // upload in a new session, so a one-off reset costs one more copy, within the client's retry bounds.
 // `source_failed` tells the caller whose failure ended the copy.
 void stream_blob_once(RegistryClient& client, const Reference& from, const Reference& to, std::string location,
-                      const Descriptor& blob, const ProgressFn& progress, const std::atomic<bool>& stop,
-                      bool& source_failed) {
-    registry::BytePipe pipe(static_cast<std::size_t>(std::min<std::int64_t>(pipe_bytes, blob.size)));
+                      const Descriptor& blob, std::int64_t ring_bytes, const ProgressFn& progress,
+                      const std::atomic<bool>& stop, bool& source_failed) {
+    registry::BytePipe pipe(static_cast<std::size_t>(std::min(ring_bytes, blob.size)));
     std::exception_ptr source_failure;
     auto counter = registry::current_request_counter();
     std::thread producer([&] {
@@ -139,7 +139,8 @@ std::string fetch_small_blob(RegistryClient& client, const Reference& from, cons
 // connection lost mid-body): the client does not repeat an upload's PUT, so the copy is, within the same
 // bounds. Failures of the source, and final ones, are not repeated.
 void copy_blob(RegistryClient& client, const Reference& from, const Reference& to, std::string location,
-               const Descriptor& blob, const ProgressFn& progress, const std::atomic<bool>& stop) {
+               const Descriptor& blob, std::int64_t ring_bytes, const ProgressFn& progress,
+               const std::atomic<bool>& stop) {
     std::optional<std::string> small;
     if (blob.size <= small_blob_bytes) {
         try {
@@ -161,7 +162,7 @@ void copy_blob(RegistryClient& client, const Reference& from, const Reference& t
                     throw;
                 }
             } else {
-                stream_blob_once(client, from, to, location, blob, progress, stop, source_failed);
+                stream_blob_once(client, from, to, location, blob, ring_bytes, progress, stop, source_failed);
             }
             return;
         } catch (const FinalError&) {
@@ -231,7 +232,7 @@ void BlobPlacer::ensure(const Reference& to, const Descriptor& blob) {
         }
         location = m_client.start_upload(to);
     }
-    copy_blob(m_client, m_source, to, location, blob, m_progress, m_stop);
+    copy_blob(m_client, m_source, to, location, blob, m_ring_bytes, m_progress, m_stop);
     count(&BlobCounts::uploaded, blob);
     m_placements.record(to.domain, blob.digest, to.path);
 }
@@ -241,6 +242,9 @@ void BlobPlacer::ensure_all(const Reference& to, const std::vector<Descriptor>& 
     std::set<std::string> seen;
     for (const auto& blob : blobs) (seen.insert(blob.digest.str()).second ? distinct : repeats).push_back(&blob);
     m_stop = false;
+    // Streams running side by side share one budget, so memory stays what one stream used to take.
+    auto large = std::count_if(distinct.begin(), distinct.end(), [](const Descriptor* b) { return b->size > small_blob_bytes; });
+    m_ring_bytes = pipe_budget_bytes / std::clamp<std::int64_t>(large, 1, concurrent_blobs);
     run_bounded(distinct.size(), concurrent_blobs, m_stop, [&](std::size_t i) { ensure(to, *distinct[i]); });
     for (const auto* blob : repeats) ensure(to, *blob);  // the first copy is in place: these mount
 }

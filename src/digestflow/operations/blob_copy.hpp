@@ -21,7 +21,7 @@ public:
         : m_client(client), m_source(source), m_counts(counts), m_progress(progress), m_placements(placements) {}
 
     // Every blob into `to`'s repository, up to 4 at a time (a digest listed twice waits for its first copy,
-    // then mounts). The first failure wins: copies not started are not started, those under way are cut
+    // then mounts); the streamed ones share 4 MiB of pipe between them. The first failure wins: copies not started are not started, those under way are cut
     // short and their upload sessions cancelled, and it is rethrown once all have stopped. A blob completes
     // only whole and verified, so a failure leaves no blob half-written.
     void ensure_all(const Reference& to, const std::vector<Descriptor>& blobs);
@@ -37,6 +37,7 @@ private:
     BlobPlacements& m_placements;
     std::mutex m_counts_mutex;
     std::atomic<bool> m_stop{false};  // another blob of the batch failed: abandon this one
+    std::int64_t m_ring_bytes = 0;    // each streamed blob's share of the batch's pipe budget
 };
 
 }  // namespace digestflow::operations
