@@ -154,8 +154,8 @@ void copy_blob(RegistryClient& client, const Reference& from, const Reference& t
         bool source_failed = false;
         try {
             if (small) {
-                if (stop) throw_abandoned();
                 try {
+                    if (stop) throw_abandoned();
                     client.finish_upload(to, location, blob.digest, *small);
                 } catch (...) {
                     client.cancel_upload(to, location);
