@@ -447,7 +447,8 @@ TEST_F(RequestPath, AnUploadRefusedPartWayReportsTheRegistrysAnswer) {
 // stopped, waited for a final answer the server was never going to give, and failed as "no answer" (exit 3).
 TEST_F(RequestPath, AnUnaskedContinueDuringAnUploadIsNoRefusal) {
     const std::string repo = "team/continued";
-    const std::string image_digest = push_random_image(repo, 1 << 20, 7);
+    // Over 1 MiB: a streamed upload (smaller blobs go in one PUT from memory).
+    const std::string image_digest = push_random_image(repo, 2 << 20, 7);
 
     std::atomic<int> continues{0};
     RawServer continuing([&](const RawRequest& request, RawConnection& connection) {

@@ -87,7 +87,7 @@ TEST_F(Retag, SameRepositoryPutsIdenticalBytesWithoutBlobTraffic) {
     ASSERT_EQ(run.exit_code, 0) << run.describe();
     EXPECT_EQ(raw_manifest(source->host() + "/team/app:1.4.2", plain),
               raw_manifest(source->host() + "/team/app@" + image_digest, plain));
-    // GET the source by digest, HEAD the destination tag (the move guard), PUT: nothing else.
+    // HEAD the destination tag (the move guard), GET the source by digest, PUT: nothing else.
     EXPECT_EQ(json_output(run)["requests"], 3);
     auto requests = our_requests(*source, log_start);
     ASSERT_EQ(requests.size(), 3u);
@@ -134,7 +134,84 @@ TEST_F(Retag, TagMoveGuardIdempotenceAndAllowMove) {
     auto again = run_tool("retag", {"--artifact", artifact, "--tag", "taken", "--json"});
     ASSERT_EQ(again.exit_code, 0) << again.describe();
     EXPECT_EQ(json_output(again)["destinations"][0]["action"], "unchanged");
-    EXPECT_EQ(json_output(again)["requests"], 2) << "GET the source, HEAD the tag; no PUT";
+    EXPECT_EQ(json_output(again)["requests"], 1) << "HEAD the tag; no GET of the source, no PUT";
+}
+
+// The guard of a bare repository HEADs the digest there; the copy takes that answer instead of asking again.
+TEST_F(Retag, ABareRepositoryIsAskedForTheDigestOnce) {
+    auto log_start = source->access_log().size();
+    auto run = run_tool("retag", {"--source", source->host() + "/team/app@" + image_digest, "--to",
+                                  source->host() + "/prod/bare-only", "--json"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    auto out = json_output(run);
+    EXPECT_EQ(out["blobs"]["mounted"], 2);
+    // HEAD the digest (the guard: absent), GET the source, 2 mounts, PUT by digest.
+    EXPECT_EQ(out["requests"], 5);
+    int heads = 0;
+    for (const auto& r : our_requests(*source, log_start))
+        heads += r.method == "HEAD" && r.path() == "/v2/prod/bare-only/manifests/" + image_digest;
+    EXPECT_EQ(heads, 1);
+    EXPECT_EQ(served_digest(source->host() + "/prod/bare-only@" + image_digest, plain), image_digest);
+}
+
+// A re-run that finds every destination at the digest HEADs each once and fetches nothing: the digest is the
+// request's, the media type the HEAD's. The report and the history say the same as on the first run.
+TEST_F(Retag, ARerunThatChangesNothingOnlyHeadsTheDestinations) {
+    auto artifact = capture(source->host() + "/team/app:build-1");
+    const std::vector<std::string> destinations{source->host() + "/team/app:rerun-1", source->host() + "/prod/rerun:1",
+                                                target->host() + "/mirror/rerun:1"};
+    const std::vector<std::string> args{"--artifact", artifact, "--tag", "rerun-1", "--to", destinations[1], "--to",
+                                        destinations[2]};
+    auto first = run_tool("retag", args);
+    ASSERT_EQ(first.exit_code, 0) << first.describe();
+
+    auto log_start = source->access_log().size();
+    auto again = run_tool("retag", args);
+    ASSERT_EQ(again.exit_code, 0) << again.describe();
+    auto headline = [](const std::string& text) { return text.substr(0, text.find('\n')); };
+    EXPECT_EQ(headline(again.stdout_text), headline(first.stdout_text)) << "the digest and its media type";
+    EXPECT_NE(again.stdout_text.find("; 3 HTTP requests"), std::string::npos) << again.stdout_text;
+    for (const auto& r : our_requests(*source, log_start)) EXPECT_EQ(r.method, "HEAD") << r.line;
+
+    auto json_args = args;
+    json_args.push_back("--json");
+    auto out = json_output(run_tool("retag", json_args));
+    EXPECT_EQ(out["requests"], 3) << "one HEAD per destination";
+    EXPECT_EQ(out["digest"], image_digest);
+    ASSERT_EQ(out["destinations"].size(), 3u) << out.dump();
+    for (const auto& d : out["destinations"]) EXPECT_EQ(d["action"], "unchanged") << out.dump();
+    auto last = history().back();
+    EXPECT_EQ(last["step"], "retag");
+    EXPECT_EQ(last["to"], nlohmann::json(destinations));
+    EXPECT_FALSE(last.contains("previous")) << last.dump();
+    EXPECT_EQ(schema_problem(artifact), "");
+}
+
+// Within one run what was fetched by digest cannot change: five items naming one image and three naming one
+// index GET the image, the index and each child once, whatever the workers' order.
+TEST_F(Retag, AListFetchesEachSourceManifestOnce) {
+    CountingProxy proxy(source->host());
+    std::string list;
+    for (int i = 0; i < 5; ++i)
+        list += R"({"source": ")" + proxy.host() + "/team/app@" + image_digest + R"(", "tags": ["cached-)" +
+                std::to_string(i) + "\"]}\n";
+    for (int i = 0; i < 3; ++i)
+        list += R"({"source": ")" + proxy.host() + "/team/multi@" + index_digest + R"(", "to": ")" + target->host() +
+                "/cached/multi-" + std::to_string(i) + ":1\"}\n";
+    write_text_file(work.file("list.jsonl"), list);
+    auto run = run_tool("retag", {"--from-list", work.file("list.jsonl"), "-j", "4", "--json"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+
+    EXPECT_EQ(proxy.count("GET", "/v2/team/app/manifests/" + image_digest), 1u);
+    EXPECT_EQ(proxy.count("GET", "/v2/team/multi/manifests/" + index_digest), 1u);
+    auto index = nlohmann::json::parse(raw_manifest(source->host() + "/team/multi@" + index_digest, plain));
+    ASSERT_EQ(index["manifests"].size(), 2u);
+    for (const auto& child : index["manifests"])
+        EXPECT_EQ(proxy.count("GET", "/v2/team/multi/manifests/" + child["digest"].get<std::string>()), 1u);
+    for (int i = 0; i < 5; ++i)
+        EXPECT_EQ(served_digest(source->host() + "/team/app:cached-" + std::to_string(i), plain), image_digest);
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(served_digest(target->host() + "/cached/multi-" + std::to_string(i) + ":1", plain), index_digest);
 }
 
 TEST_F(Retag, AnotherRepositoryMountsBlobsInsteadOfUploading) {
@@ -145,7 +222,7 @@ TEST_F(Retag, AnotherRepositoryMountsBlobsInsteadOfUploading) {
     auto out = json_output(run);
     EXPECT_EQ(out["blobs"]["mounted"], 2);
     EXPECT_EQ(out["blobs"]["uploaded"], 0);
-    // GET, HEAD guard, HEAD digest in the destination, 2 mounts, PUT by digest, PUT the tag (README's table).
+    // HEAD guard, GET, HEAD digest in the destination, 2 mounts, PUT by digest, PUT the tag (README's table).
     EXPECT_EQ(out["requests"], 7);
     EXPECT_EQ(served_digest(source->host() + "/prod/app:1.0", plain), image_digest);
     for (const auto& r : our_requests(*source, log_start)) {
@@ -378,6 +455,92 @@ TEST_F(Retag, ReferrersTravelThroughTheFallbackTag) {
     ASSERT_EQ(without.exit_code, 0) << without.describe();
     EXPECT_NE(skopeo_inspect_raw(target->host() + "/mirror/unsigned@" + signature_digest, plain).exit_code, 0)
         << "referrers are copied only when asked";
+}
+
+// team/layered in the source registry: eight small layers and one of 2 MiB (streamed), all incompressible,
+// pushed once; the digest, and the layers' digests in manifest order.
+struct LayeredImage {
+    std::string digest;
+    std::vector<std::string> layers;
+    std::int64_t bytes = 0;  // config and layers
+};
+const LayeredImage& layered_image(const std::string& host) {
+    static LayeredImage image = [&] {
+        LayeredImage pushed;
+        std::mt19937 random(11);
+        std::string layers_json;
+        for (std::size_t size : {1000u, 20000u, 64000u, 3000u, 300000u, 120000u, 9000u, 700000u, 2u << 20}) {
+            std::string layer(size, '\0');
+            for (auto& c : layer) c = static_cast<char>(random());
+            pushed.layers.push_back(push_blob(host, "team/layered", layer));
+            pushed.bytes += static_cast<std::int64_t>(size);
+            layers_json += std::string(layers_json.empty() ? "" : ",") +
+                           R"({"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" + pushed.layers.back() +
+                           R"(","size":)" + std::to_string(size) + "}";
+        }
+        const std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
+        pushed.bytes += static_cast<std::int64_t>(config.size());
+        const std::string manifest =
+            R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":)"
+            R"("application/vnd.oci.image.config.v1+json","digest":")" + push_blob(host, "team/layered", config) +
+            R"(","size":)" + std::to_string(config.size()) + R"(},"layers":[)" + layers_json + "]}";
+        pushed.digest = push_manifest(host, "team/layered", "1.0", manifest, "application/vnd.oci.image.manifest.v1+json");
+        return pushed;
+    }();
+    return image;
+}
+
+// The blobs of one image cross registries a few at a time (more than one connection to the source), small
+// ones through memory, the large one streamed; a second repository mounts them. Counts as before, and
+// skopeo, hashing everything it copies, reads the result.
+TEST_F(Retag, AManyLayeredImageCrossesRegistriesWhole) {
+    const auto& image = layered_image(source->host());
+    CountingProxy proxy(source->host());
+    auto run = run_tool("retag", {"--source", proxy.host() + "/team/layered@" + image.digest, "--to",
+                                  target->host() + "/layered/app:1", "--to", target->host() + "/layered/again:1",
+                                  "--json"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    auto out = json_output(run);
+    EXPECT_EQ(out["blobs"]["uploaded"], 10) << "nine layers and the config";
+    EXPECT_EQ(out["blobs"]["bytesUploaded"], image.bytes);
+    EXPECT_EQ(out["blobs"]["mounted"], 10) << "the second repository mounts from the first";
+    EXPECT_EQ(out["blobs"]["present"], 0);
+    // Two guard HEADs, GET the manifest; first repository: HEAD digest, per blob HEAD, POST, GET, PUT, then
+    // PUT by digest; second: HEAD digest, 10 mounts, PUT by digest; the two tags.
+    EXPECT_EQ(out["requests"], 3 + (1 + 10 * 4 + 1) + (1 + 10 + 1) + 2);
+    EXPECT_EQ(proxy.count("GET", "/blobs/"), 10u) << "each blob fetched once";
+    EXPECT_GE(proxy.http_connection_count(), 2u) << "the blobs were fetched concurrently";
+    // skopeo rewrites this hand-made manifest as it copies (another digest), but it hashes every blob it reads.
+    for (const std::string repo : {"/layered/app:1", "/layered/again:1"}) {
+        EXPECT_EQ(raw_manifest(target->host() + repo, plain),
+                  raw_manifest(source->host() + "/team/layered@" + image.digest, plain));
+        EXPECT_NO_THROW(skopeo_copy(target->host() + repo, source->host() + "/judged" + repo, plain, plain)) << repo;
+    }
+}
+
+// One small layer of several does not hash: the copy fails as content (exit 1, naming that layer), the
+// other copies stop, and neither the manifest nor the tampered layer is stored.
+TEST_F(Retag, OneTamperedLayerOfManyStopsTheCopyBeforeTheManifest) {
+    const auto& image = layered_image(source->host());
+    const std::string tampered = image.layers[3];
+    BodyFaultProxy proxy(source->host());
+    proxy.set_fault([&](const std::string& method, const std::string& path) {
+        return method == "GET" && path.find("/blobs/" + tampered) != std::string::npos ? BodyFault::FlipByte
+                                                                                        : BodyFault::None;
+    });
+    auto run = run_tool("retag", {"--source", proxy.host() + "/team/layered@" + image.digest, "--to",
+                                  target->host() + "/tampered/layered:1", "--json"});
+    EXPECT_EQ(run.exit_code, 1) << run.describe();
+    EXPECT_NE(run.stderr_text.find("blob " + tampered + " from " + proxy.host() + "/team/layered hashed to"),
+              std::string::npos)
+        << run.stderr_text;
+    EXPECT_EQ(proxy.faulted(), 1);
+    EXPECT_FALSE(blob_exists(target->host(), "tampered/layered", tampered));
+    EXPECT_NE(skopeo_inspect_raw(target->host() + "/tampered/layered@" + image.digest, plain).exit_code, 0);
+    EXPECT_NE(skopeo_inspect_raw(target->host() + "/tampered/layered:1", plain).exit_code, 0);
+    auto out = json_output(run);
+    ASSERT_EQ(out["destinations"].size(), 1u) << out.dump();
+    EXPECT_EQ(out["destinations"][0]["written"], false) << out.dump();
 }
 
 }  // namespace

@@ -2,9 +2,8 @@
 
 #include "digestflow/artifact.hpp"
 #include "digestflow/error.hpp"
+#include "digestflow/operations/blob_copy.hpp"
 #include "digestflow/referrers.hpp"
-#include "digestflow/registry/byte_pipe.hpp"
-#include "digestflow/registry/request_counter.hpp"
 
 #include "digestflow/media_types.hpp"
 #include "digestflow/quote.hpp"
@@ -13,7 +12,6 @@
 #include <exception>
 #include <map>
 #include <set>
-#include <thread>
 
 namespace digestflow::operations {
 namespace {
@@ -22,170 +20,24 @@ using registry::FetchedManifest;
 using registry::RegistryClient;
 
 struct SourceContent {
-    FetchedManifest top;
-    std::vector<FetchedManifest> children;  // index children, in index order
+    ManifestCache::Entry top;
+    std::vector<ManifestCache::Entry> children;  // index children, in index order
 };
 
-SourceContent fetch_source(RegistryClient& client, const Reference& source) {
-    auto top = client.get_manifest(source);  // hashed against the digest
+// The source and its index children, each verified against its digest; from the run's cache when an earlier
+// promotion of the run fetched them.
+SourceContent fetch_source(RegistryClient& client, ManifestCache& manifests, const Reference& source) {
+    auto top = manifests.get(client, source);
     if (!top) throw_usage(source.str() + " does not exist in the registry: nothing to promote");
-    SourceContent content{std::move(*top), {}};
-    for (const auto& child : content.top.parsed.manifests) {
-        auto fetched = client.get_manifest(source.with_digest(child.digest));
+    SourceContent content{std::move(top), {}};
+    for (const auto& child : content.top->parsed.manifests) {
+        auto fetched = manifests.get(client, source.with_digest(child.digest));
         if (!fetched)
             throw_registry("index child " + child.digest.str() + " of " + source.str() + " is missing from the registry");
-        content.children.push_back(std::move(*fetched));
+        content.children.push_back(std::move(fetched));
     }
     return content;
 }
-
-// Streams one blob from the source registry into an upload session: a producer thread GETs, counts and
-// hashes, the PUT reads from a bounded pipe. Memory stays at the pipe's size whatever the blob's. The pipe
-// keeps the last byte back until the producer has checked size and hash, so bytes that are short or do not
-// hash never complete an upload: the PUT is cut short and the session cancelled, and the source's error
-// (its kind too) is what the caller gets. A download the client retries after it broke off restarts the
-// upload in a new session, so a one-off reset costs one more copy, within the client's retry bounds.
-// `source_failed` tells the caller whose failure ended the copy.
-void stream_blob_once(RegistryClient& client, const Reference& from, const Reference& to, std::string location,
-                      const Descriptor& blob, const ProgressFn& progress, bool& source_failed) {
-    const std::string what = "blob " + blob.digest.str() + " from " + from.repository();
-    registry::BytePipe pipe;
-    std::exception_ptr source_failure;
-    auto counter = registry::current_request_counter();
-    std::thread producer([&] {
-        registry::RequestScope same_count(counter);  // the download counts toward the same promotion
-        try {
-            std::optional<DigestHasher> hasher;
-            std::int64_t bytes = 0;
-            bool wrote = false;
-            auto found = client.stream_blob(
-                from, blob.digest, blob.size,
-                [&] {
-                    if (wrote && !pipe.restart()) throw FinalError(ErrorKind::Registry, "the upload was abandoned");
-                    wrote = false;
-                    hasher.emplace(blob.digest.algorithm());
-                    bytes = 0;
-                },
-                [&](const char* data, std::size_t n) {
-                    hasher->update(data, n);
-                    bytes += static_cast<std::int64_t>(n);
-                    if (progress) progress(blob.digest, bytes, blob.size);
-                    wrote = true;
-                    if (!pipe.write(data, n)) throw FinalError(ErrorKind::Registry, "the upload was abandoned");
-                });
-            if (!found) throw_registry("blob " + blob.digest.str() + " is missing from " + from.repository());
-            // A whole answer (the transport checked its framing) of the wrong size is the wrong content.
-            if (bytes != blob.size)
-                throw_check_failed(from.domain + " sent " + std::to_string(bytes) + " bytes of " + what + ", not the " +
-                               std::to_string(blob.size) + " its descriptor declares; refusing it (nothing was stored)");
-            Digest received = hasher->finish();
-            if (received != blob.digest)
-                throw_check_failed(what + " hashed to " + received.str() +
-                                   " while streaming; refusing it (nothing was stored)");
-            pipe.close();  // verified: now the last byte may go out
-        } catch (...) {
-            source_failure = std::current_exception();
-            pipe.fail(source_failure);
-        }
-    });
-    bool from_source = false;  // the upload failed because the source did
-    auto read = [&](char* buffer, std::size_t capacity) {
-        try {
-            return pipe.read(buffer, capacity);
-        } catch (const registry::PipeRestarted&) {
-            throw;
-        } catch (...) {
-            from_source = true;
-            throw;
-        }
-    };
-    for (;;) {
-        try {
-            client.finish_upload(to, location, blob.digest, blob.size, read);
-            break;
-        } catch (const registry::PipeRestarted&) {
-            client.cancel_upload(to, location);
-            try {
-                location = client.start_upload(to);
-            } catch (...) {
-                pipe.abandon();
-                producer.join();
-                throw;
-            }
-        } catch (...) {
-            pipe.abandon();
-            producer.join();
-            client.cancel_upload(to, location);
-            source_failed = from_source && source_failure;
-            if (source_failed) std::rethrow_exception(source_failure);
-            throw;
-        }
-    }
-    producer.join();
-}
-
-// One streamed copy, started again in a new upload session when the destination's side broke off (a reset
-// PUT, a connection lost mid-body): the streamed PUT cannot be replayed by the client's own retries, so the
-// copy is, within the same bounds. Failures of the source, and final ones, are not repeated.
-void stream_blob(RegistryClient& client, const Reference& from, const Reference& to, std::string location,
-                 const Descriptor& blob, const ProgressFn& progress) {
-    for (int attempt = 1;; ++attempt) {
-        bool source_failed = false;
-        try {
-            stream_blob_once(client, from, to, location, blob, progress, source_failed);
-            return;
-        } catch (const FinalError&) {
-            throw;
-        } catch (const Error& e) {
-            if (source_failed || e.kind() != ErrorKind::Registry || attempt >= client.retry_policy().max_attempts)
-                throw;
-        }
-        location = client.start_upload(to);
-    }
-}
-
-// Moves blobs into destination repositories with the fewest requests: a mount where the registry already
-// holds the blob (the source repository, or a repository this run already filled), else a streamed copy.
-class BlobPlacer {
-public:
-    BlobPlacer(RegistryClient& client, const Reference& source, BlobCounts& counts, const ProgressFn& progress,
-               BlobPlacements& placements)
-        : m_client(client), m_source(source), m_counts(counts), m_progress(progress), m_placements(placements) {}
-
-    void ensure(const Reference& to, const Descriptor& blob) {
-        std::string mount_from = m_placements.holder(to.domain, blob.digest)
-                                     .value_or(to.domain == m_source.domain ? m_source.path : "");
-        std::string location;
-        if (!mount_from.empty()) {
-            // 201 answers both "mounted" and "was already there": no HEAD needed first.
-            auto mount = m_client.mount_blob(to, blob.digest, mount_from);
-            if (mount.mounted) {
-                ++m_counts.mounted;
-                m_placements.record(to.domain, blob.digest, to.path);
-                return;
-            }
-            location = mount.upload_location;
-        } else {
-            if (m_client.head_blob(to, blob.digest)) {
-                ++m_counts.present;
-                m_placements.record(to.domain, blob.digest, to.path);
-                return;
-            }
-            location = m_client.start_upload(to);
-        }
-        stream_blob(m_client, m_source, to, location, blob, m_progress);
-        ++m_counts.uploaded;
-        m_counts.bytes_uploaded += blob.size;
-        m_placements.record(to.domain, blob.digest, to.path);
-    }
-
-private:
-    RegistryClient& m_client;
-    Reference m_source;
-    BlobCounts& m_counts;
-    const ProgressFn& m_progress;
-    BlobPlacements& m_placements;
-};
 
 RegistryClient::PutResult put(RegistryClient& client, const Reference& target, const FetchedManifest& manifest) {
     return client.put_manifest(target, manifest.bytes, manifest.media_type);
@@ -202,18 +54,19 @@ std::vector<Descriptor> blobs_to_copy(const Manifest& manifest) {
 
 // Everything the promoted manifest needs in another repository, and the manifest itself, by digest: no tag
 // changes here. Children (and their blobs) first, the index last: a registry refuses an index whose
-// children are missing, and a manifest whose blobs are.
+// children are missing, and a manifest whose blobs are. `known_absent`: the guard has just HEADed the digest
+// there and found nothing, so it is not asked again.
 RegistryClient::PutResult copy_by_digest(RegistryClient& client, BlobPlacer& placer, const SourceContent& content,
-                                         const Reference& to) {
-    if (!client.head_manifest(to.with_digest(content.top.digest))) {
+                                         const Reference& to, bool known_absent = false) {
+    if (known_absent || !client.head_manifest(to.with_digest(content.top->digest))) {
         for (const auto& child : content.children) {
-            if (client.head_manifest(to.with_digest(child.digest))) continue;
-            for (const auto& blob : blobs_to_copy(child.parsed)) placer.ensure(to, blob);
-            put(client, to.with_digest(child.digest), child);
+            if (client.head_manifest(to.with_digest(child->digest))) continue;
+            placer.ensure_all(to, blobs_to_copy(child->parsed));
+            put(client, to.with_digest(child->digest), *child);
         }
-        for (const auto& blob : blobs_to_copy(content.top.parsed)) placer.ensure(to, blob);
+        placer.ensure_all(to, blobs_to_copy(content.top->parsed));
     }
-    return put(client, to.with_digest(content.top.digest), content.top);
+    return put(client, to.with_digest(content.top->digest), *content.top);
 }
 
 // The referrers of a digest copied into one repository; the fallback tag is written later, after the tags.
@@ -226,8 +79,8 @@ struct CopiedReferrers {
 };
 
 // Copies every referrer of the promoted digest into `to` by digest (each verified, with its blobs).
-CopiedReferrers copy_referrers(RegistryClient& client, BlobPlacer& placer, const Reference& source,
-                               const Reference& to, const Digest& subject) {
+CopiedReferrers copy_referrers(RegistryClient& client, ManifestCache& manifests, BlobPlacer& placer,
+                               const Reference& source, const Reference& to, const Digest& subject) {
     CopiedReferrers copied{to, "", false, 0};
     auto listed = client.get_referrers(source.with_digest(subject));
     if (!listed) return copied;
@@ -235,10 +88,10 @@ CopiedReferrers copy_referrers(RegistryClient& client, BlobPlacer& placer, const
     bool destination_indexes = true;
     std::vector<Digest> strangers;
     for (const auto& referrer : index.manifests) {
-        SourceContent content = fetch_source(client, source.with_digest(referrer.digest));
+        SourceContent content = fetch_source(client, manifests, source.with_digest(referrer.digest));
         // A listing is only the registry's word (anyone who can push can write a fallback tag): a manifest
         // whose own subject is not the digest is no referrer of it, and is not copied as one.
-        if (!refers_to(content.top.bytes, subject)) {
+        if (!refers_to(content.top->bytes, subject)) {
             strangers.push_back(referrer.digest);
             continue;
         }
@@ -359,17 +212,18 @@ void BlobPlacements::record(const std::string& registry, const Digest& digest, c
 }
 
 PromoteResult promote(RegistryClient& client, const PromoteRequest& request, const ProgressFn& progress,
-                      BlobPlacements* placements, DestinationLocks* locks) {
+                      BlobPlacements* placements, DestinationLocks* locks, ManifestCache* manifests) {
     if (!request.source.digest) throw_usage("the source must be REPOSITORY@DIGEST: a tag is never resolved here");
     const Reference source = request.source.with_digest(*request.source.digest);
-    SourceContent content = fetch_source(client, source);
-    PromoteResult result{content.top.digest, content.top.media_type, {}, {}};
+    PromoteResult result{*source.digest, "", {}, {}};
 
     // From the guard to the confirmation no other promotion of this run touches these names.
     DestinationLocks own_locks;
     auto held = (locks ? *locks : own_locks).hold(promotion_locked_names(request));
 
-    // Guard every destination before writing anything.
+    // Guard every destination before writing anything, and before fetching the source: a re-run that finds
+    // every destination already at the digest needs nothing more.
+    std::set<std::string> lacking;  // repositories a guard HEAD of the digest found without it
     for (const auto& destination : request.destinations) {
         DestinationOutcome outcome{destination, "", std::nullopt};
         Reference probe = destination.tag ? destination : destination.with_digest(result.digest);
@@ -377,6 +231,7 @@ PromoteResult promote(RegistryClient& client, const PromoteRequest& request, con
         if (current && current->digest == result.digest) {
             outcome.action = "unchanged";
             outcome.written = true;  // nothing to write: it already is what we promise
+            if (result.media_type.empty()) result.media_type = current->media_type;
         } else if (current && destination.tag) {
             if (!request.allow_move)
                 throw_check_failed(destination.str() + " points at " + current->digest.str() + ", not " +
@@ -385,8 +240,20 @@ PromoteResult promote(RegistryClient& client, const PromoteRequest& request, con
             outcome.previous = current->digest;
         } else {
             outcome.action = destination.repository() == source.repository() ? "tagged" : "copied";
+            if (!destination.tag) lacking.insert(destination.repository());
         }
         result.destinations.push_back(std::move(outcome));
+    }
+
+    // The source's bytes (verified) only when something is to be written or referrers are to travel.
+    const bool writes = std::any_of(result.destinations.begin(), result.destinations.end(),
+                                    [](const DestinationOutcome& d) { return !d.written; });
+    ManifestCache own_manifests;
+    ManifestCache& cache = manifests ? *manifests : own_manifests;
+    std::optional<SourceContent> content;
+    if (writes || request.referrers) {
+        content = fetch_source(client, cache, source);
+        result.media_type = content->top->media_type;
     }
 
     BlobPlacements own_placements;
@@ -400,10 +267,11 @@ PromoteResult promote(RegistryClient& client, const PromoteRequest& request, con
             const Reference& to = outcome.destination;
             if (to.repository() == source.repository()) continue;
             current = outcome.written ? nullptr : &outcome;
-            if (!outcome.written && filled.insert(to.repository()).second) copy_by_digest(client, placer, content, to);
+            if (!outcome.written && filled.insert(to.repository()).second)
+                copy_by_digest(client, placer, *content, to, lacking.count(to.repository()) > 0);
             // Referrers may have been added since an earlier copy: an unchanged destination gets them too.
             if (request.referrers && referred.insert(to.repository()).second)
-                referrers.push_back(copy_referrers(client, placer, source, to, result.digest));
+                referrers.push_back(copy_referrers(client, cache, placer, source, to, result.digest));
             if (!to.tag) outcome.written = true;  // a bare repository is the digest itself
         }
         // Then the tags, each confirmed.
@@ -412,7 +280,7 @@ PromoteResult promote(RegistryClient& client, const PromoteRequest& request, con
             if (outcome.written) continue;
             current = &outcome;
             // The registry's Docker-Content-Digest on the PUT is the confirmation; without it, ask.
-            if (!put(client, to, content.top).confirmed) {
+            if (!put(client, to, *content->top).confirmed) {
                 auto now = client.head_manifest(to);
                 if (!now || now->digest != result.digest)
                     throw_check_failed("after writing, " + to.str() + " resolves to " +

@@ -4,6 +4,7 @@
 
 #include "digestflow/artifact.hpp"
 #include "digestflow/digest.hpp"
+#include "digestflow/operations/manifest_cache.hpp"
 #include "digestflow/reference.hpp"
 #include "digestflow/registry/client.hpp"
 
@@ -123,14 +124,15 @@ private:
 // Called while blob bytes move: (digest, bytes so far, total).
 using ProgressFn = std::function<void(const Digest&, std::int64_t, std::int64_t)>;
 
-// Fetches the source (verified) once; refuses, before writing anything, a destination tag that points at
-// another digest unless allow_move (Error(CheckFailed), naming both digests); copies everything by digest
-// into every other destination repository first (children before the index, blobs before manifests,
-// referrers), then writes and confirms the tags, then the referrers' fallback tags. A failure once writing
-// began is a PromoteFailure carrying what was written. `locks` (shared by a run) keeps other promotions off
-// this one's destination names from the guard to the confirmation.
+// Refuses, before writing anything, a destination tag that points at another digest unless allow_move
+// (Error(CheckFailed), naming both digests); then, only when something is to be written (or referrers asked
+// for), fetches the source (verified) once; copies everything by digest into every other destination
+// repository first (children before the index, blobs before manifests, referrers), then writes and confirms
+// the tags, then the referrers' fallback tags. A failure once writing began is a PromoteFailure carrying
+// what was written. `locks` (shared by a run) keeps other promotions off this one's destination names from
+// the guard to the confirmation; `manifests` (shared by a run) keeps what was fetched by digest.
 PromoteResult promote(registry::RegistryClient& client, const PromoteRequest& request,
                       const ProgressFn& progress = {}, BlobPlacements* placements = nullptr,
-                      DestinationLocks* locks = nullptr);
+                      DestinationLocks* locks = nullptr, ManifestCache* manifests = nullptr);
 
 }  // namespace digestflow::operations

@@ -127,12 +127,13 @@ std::vector<ItemOutcome> promote_all(registry::RegistryClient& client, const std
     std::atomic<std::size_t> next{0};
     BlobPlacements placements;  // a blob uploaded for one item is mounted by the next
     DestinationLocks locks;      // one item at a time per destination name, from guard to confirmation
+    ManifestCache manifests;     // a source named by many items is fetched once
     auto work = [&] {
         for (std::size_t i = next++; i < items.size(); i = next++) {
             registry::RequestScope requests;
             ItemOutcome& outcome = outcomes[i];
             try {
-                outcome.result = promote(client, items[i].request, progress, &placements, &locks);
+                outcome.result = promote(client, items[i].request, progress, &placements, &locks, &manifests);
                 record_item_promotion(items[i], *outcome.result);
             } catch (const PromoteFailure& e) {
                 // What was written is recorded all the same: a moved tag's previous digest is the way back.

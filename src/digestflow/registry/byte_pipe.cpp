@@ -8,11 +8,11 @@ bool BytePipe::write(const char* data, std::size_t size) {
     std::size_t done = 0;
     while (done < size) {
         std::unique_lock lock(m_mutex);
-        m_changed.wait(lock, [&] { return m_abandoned || (!m_restart_pending && m_size < m_ring.size()); });
+        m_changed.wait(lock, [&] { return m_abandoned || (!m_restart_pending && m_size < m_capacity); });
         if (m_abandoned) return false;
-        std::size_t tail = (m_head + m_size) % m_ring.size();
-        std::size_t n = std::min({size - done, m_ring.size() - m_size, m_ring.size() - tail});
-        std::copy_n(data + done, n, m_ring.begin() + static_cast<std::ptrdiff_t>(tail));
+        std::size_t tail = (m_head + m_size) % m_capacity;
+        std::size_t n = std::min({size - done, m_capacity - m_size, m_capacity - tail});
+        std::copy_n(data + done, n, m_ring.get() + tail);
         m_size += n;
         done += n;
         m_changed.notify_all();
@@ -60,9 +60,9 @@ std::size_t BytePipe::read(char* buffer, std::size_t capacity) {
     if (m_error) std::rethrow_exception(m_error);
     std::size_t available = m_closed ? m_size : m_size - 1;
     if (available == 0) return 0;
-    std::size_t n = std::min({capacity, available, m_ring.size() - m_head});
-    std::copy_n(m_ring.begin() + static_cast<std::ptrdiff_t>(m_head), n, buffer);
-    m_head = (m_head + n) % m_ring.size();
+    std::size_t n = std::min({capacity, available, m_capacity - m_head});
+    std::copy_n(m_ring.get() + m_head, n, buffer);
+    m_head = (m_head + n) % m_capacity;
     m_size -= n;
     m_changed.notify_all();
     return n;

@@ -343,13 +343,27 @@ std::string RegistryClient::start_upload(const Reference& ref) {
 
 void RegistryClient::finish_upload(const Reference& ref, const std::string& location, const Digest& digest,
                                    std::int64_t size, const BodySource& source) {
-    // The location may carry query parameters the registry needs (its upload state): keep them, add ours.
-    std::string url = location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + digest.str();
-    HttpRequest request{"PUT", url};
-    set_header(request.headers, "Content-Type", "application/octet-stream");
+    HttpRequest request;
     request.body_source = source;
     request.content_length = size;
+    send_upload_put(ref, location, digest, std::move(request));
+}
+
+void RegistryClient::finish_upload(const Reference& ref, const std::string& location, const Digest& digest,
+                                   const std::string& bytes) {
+    HttpRequest request;
+    request.body = bytes;
+    send_upload_put(ref, location, digest, std::move(request));
+}
+
+void RegistryClient::send_upload_put(const Reference& ref, const std::string& location, const Digest& digest,
+                                     HttpRequest request) {
+    // The location may carry query parameters the registry needs (its upload state): keep them, add ours.
+    request.method = "PUT";
+    request.url = location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + digest.str();
+    set_header(request.headers, "Content-Type", "application/octet-stream");
     std::string action = "uploading blob " + digest.str() + " to " + ref.repository();
+    // Once: a PUT whose answer was lost may have completed the session, and a repeat would be refused.
     auto response = execute(ref, {push_scope(ref.path)}, request, action, RetryMode::Once);
     if (response.status != 201) throw_for_response(response, action);
     auto stored = header_digest(response);

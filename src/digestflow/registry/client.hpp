@@ -99,6 +99,9 @@ public:
     // One streamed PUT of `size` bytes from `source` to the session; the registry must store `digest`.
     void finish_upload(const Reference& ref, const std::string& location, const Digest& digest, std::int64_t size,
                        const BodySource& source);
+    // The same with the whole blob in memory (a small blob): a 401 can be answered by sending it again.
+    void finish_upload(const Reference& ref, const std::string& location, const Digest& digest,
+                       const std::string& bytes);
 
     // GETs a blob, hashing it while it streams (constant memory). nullopt = absent; otherwise the digest of
     // the bytes received (compare it with `digest`) and their count.
@@ -141,6 +144,8 @@ private:
     HttpResponse send_authorized(const Reference& ref, const Scopes& scopes, HttpRequest request,
                                  const std::string& action);
     static std::string manifest_path(const Reference& ref);
+    // The PUT that completes an upload session, its body set by the caller; checks the digest stored.
+    void send_upload_put(const Reference& ref, const std::string& location, const Digest& digest, HttpRequest request);
 
     void note_rate_limit(const HttpResponse& response);
 
