@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 namespace digestflow::testsupport {
@@ -128,6 +129,28 @@ TEST_F(Tls, AHashedSystemCaDirectoryIsTrusted) {
                               {{"SSL_CERT_DIR", work.file("ca-dir")}, {"SSL_CERT_FILE", work.file("no-bundle.pem")}});
     EXPECT_EQ(untrusted.exit_code, 3) << untrusted.describe();
     EXPECT_NE(untrusted.stderr_text.find("not trusted"), std::string::npos) << untrusted.stderr_text;
+}
+
+// A CA appended to the system bundle by hand (`cat my-ca.crt >> /etc/ssl/certs/ca-certificates.crt`, a common
+// image build step) has no hash link: it is trusted as OpenSSL's default paths trust it. The system bundle is
+// swapped for one with the fixture's CA in a mount namespace of the tool's own (needs root; skipped otherwise).
+TEST_F(Tls, ACaAppendedToTheSystemBundleIsTrusted) {
+    if (run_command({"unshare", "-m", "true"}).exit_code != 0) GTEST_SKIP() << "no mount namespaces here";
+    const std::string system_bundle = "/etc/ssl/certs/ca-certificates.crt";
+    ASSERT_TRUE(std::filesystem::exists(system_bundle)) << "ca-certificates is not installed";
+    const std::string bundle = work.file("bundle.crt");
+    std::filesystem::copy_file(system_bundle, bundle);
+    {
+        std::ifstream ca(tls->ca_cert());
+        std::ofstream(bundle, std::ios::app) << ca.rdbuf();
+    }
+    const std::string tool = std::string(DIGESTFLOW_TOOLS_DIR) + "/capture-digest/capture-digest";
+    RunOptions options;
+    options.env = {{"HOME", work.path()}, {"DOCKER_CONFIG", work.path()}};
+    auto run = run_command({"unshare", "-m", "sh", "-c", "mount --bind \"$0\" " + system_bundle + " && exec \"$@\"",
+                            bundle, tool, "--image", image(), "--resolve", "--out", work.file("a.json")},
+                           options);
+    EXPECT_EQ(run.exit_code, 0) << run.describe();
 }
 
 // $SSL_CERT_FILE naming a bundle of the user's own is loaded, as OpenSSL would.
