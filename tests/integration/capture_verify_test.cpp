@@ -472,5 +472,23 @@ TEST_F(CaptureVerify, LocalhostReachesARegistryListeningOnIpv6Only) {
     EXPECT_EQ(json_output(run)["image"]["digest"], pushed);
 }
 
+// Where IPv6 is off (most containers), ::1 cannot even be connected to: a registry not listening on localhost
+// is reported as the refusal on 127.0.0.1, not as an IPv6 address error. Run in a network namespace of its own
+// with IPv6 off on its loopback (needs root; skipped otherwise).
+TEST_F(CaptureVerify, NothingListeningOnLocalhostIsAConnectionRefusedWithoutIpv6) {
+    if (run_command({"unshare", "-n", "true"}).exit_code != 0) GTEST_SKIP() << "no network namespaces here";
+    const std::string tool = std::string(DIGESTFLOW_TOOLS_DIR) + "/capture-digest/capture-digest";
+    const std::string script = "ip link set lo up && { sysctl -qw net.ipv6.conf.lo.disable_ipv6=1 2>/dev/null || true; } && exec \"$0\" \"$@\"";
+    RunOptions options;
+    options.env = {{"HOME", work.path()}, {"DOCKER_CONFIG", work.path()}};
+    auto run = run_command({"unshare", "-n", "sh", "-c", script, tool, "--image", "localhost:5000/team/app:1.0",
+                            "--resolve", "--timeout", "5", "--out", work.file("none.json")},
+                           options);
+    EXPECT_EQ(run.exit_code, 3) << run.describe();
+    EXPECT_NE(run.stderr_text.find("cannot reach localhost:5000: Connection refused"), std::string::npos)
+        << run.describe();
+    EXPECT_EQ(run.stderr_text.find("::1"), std::string::npos) << run.describe();
+}
+
 }  // namespace
 }  // namespace digestflow::testsupport

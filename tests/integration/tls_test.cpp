@@ -4,6 +4,7 @@
 #include "support/buildah.hpp"
 #include "support/process.hpp"
 #include "support/raw_server.hpp"
+#include "support/registry_api.hpp"
 #include "support/registry_process.hpp"
 #include "support/skopeo.hpp"
 #include "support/temp_dir.hpp"
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 namespace digestflow::testsupport {
@@ -130,6 +132,28 @@ TEST_F(Tls, AHashedSystemCaDirectoryIsTrusted) {
     EXPECT_NE(untrusted.stderr_text.find("not trusted"), std::string::npos) << untrusted.stderr_text;
 }
 
+// A CA appended to the system bundle by hand (`cat my-ca.crt >> /etc/ssl/certs/ca-certificates.crt`, a common
+// image build step) has no hash link: it is trusted as OpenSSL's default paths trust it. The system bundle is
+// swapped for one with the fixture's CA in a mount namespace of the tool's own (needs root; skipped otherwise).
+TEST_F(Tls, ACaAppendedToTheSystemBundleIsTrusted) {
+    if (run_command({"unshare", "-m", "true"}).exit_code != 0) GTEST_SKIP() << "no mount namespaces here";
+    const std::string system_bundle = "/etc/ssl/certs/ca-certificates.crt";
+    ASSERT_TRUE(std::filesystem::exists(system_bundle)) << "ca-certificates is not installed";
+    const std::string bundle = work.file("bundle.crt");
+    std::filesystem::copy_file(system_bundle, bundle);
+    {
+        std::ifstream ca(tls->ca_cert());
+        std::ofstream(bundle, std::ios::app) << ca.rdbuf();
+    }
+    const std::string tool = std::string(DIGESTFLOW_TOOLS_DIR) + "/capture-digest/capture-digest";
+    RunOptions options;
+    options.env = {{"HOME", work.path()}, {"DOCKER_CONFIG", work.path()}};
+    auto run = run_command({"unshare", "-m", "sh", "-c", "mount --bind \"$0\" " + system_bundle + " && exec \"$@\"",
+                            bundle, tool, "--image", image(), "--resolve", "--out", work.file("a.json")},
+                           options);
+    EXPECT_EQ(run.exit_code, 0) << run.describe();
+}
+
 // $SSL_CERT_FILE naming a bundle of the user's own is loaded, as OpenSSL would.
 TEST_F(Tls, AnSslCertFileOfTheUsersOwnIsTrusted) {
     auto run = run_tool("capture-digest", {"--image", image(), "--resolve", "--out", work.file("a.json")},
@@ -177,6 +201,32 @@ TEST_F(Tls, ARegistrysOwn400IsNoReasonToTryTls) {
                                            work.file("a.json")});
     EXPECT_NE(run.exit_code, 0) << run.describe();
     EXPECT_EQ(registry_like.tls_hello_count(), 0);
+}
+
+// A loopback TLS port that drops the plain-HTTP first contact, then redirects over TLS to https:// on another
+// loopback port that speaks plain HTTP: that port is found plain as any other. (What the first port's plain
+// contact got belonged to it only; taken for the second port's answer, the run failed with exit 3.)
+TEST_F(Tls, ARedirectFromATlsPortToAPlainPortIsFollowed) {
+    Registry plain;
+    std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
+    std::string config_digest = push_blob(plain.host(), "team/app", config);
+    std::string manifest = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+                           R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+                           config_digest + R"(","size":)" + std::to_string(config.size()) + R"(},"layers":[]})";
+    std::string pushed = push_manifest(plain.host(), "team/app", "1.0", manifest, "application/vnd.oci.image.manifest.v1+json");
+    RawServer front(
+        [&](const RawRequest& request, RawConnection& connection) {
+            if (!request.tls) return false;  // the plain-HTTP contact: dropped unanswered
+            connection.send("HTTP/1.1 307 Temporary Redirect\r\nLocation: https://" + plain.host() + request.target +
+                            "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            return false;
+        },
+        tls->server_tls());
+    auto run = run_tool("capture-digest", {"--image", front.host() + "/team/app:1.0", "--resolve", "--ca-file",
+                                           tls->ca_cert(), "--out", work.file("a.json"), "--json"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(json_output(run)["image"]["digest"], pushed);
+    EXPECT_EQ(json_output(run)["requests"], 3) << "plain contact, TLS GET, plain GET (a refused handshake is no request)";
 }
 
 }  // namespace

@@ -46,6 +46,25 @@ TEST_F(SystemTrust, RecognisesAHashedDirectory) {
     EXPECT_FALSE(has_hashed_certificates((dir / "missing").string()));
 }
 
+// A CA appended to the system bundle by hand (`cat my-ca.crt >> ca-certificates.crt`, common in CI images)
+// gets no hash link: the bundle then holds more certificates than the directory has links, and must be parsed.
+TEST_F(SystemTrust, ABundleWithACertificateWithoutAHashLinkIsNotCovered) {
+    const std::string certificate = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    const auto bundle = (dir / "bundle.crt").string();
+    std::ofstream(bundle) << certificate << certificate;
+    const auto links = dir / "certs";
+    std::filesystem::create_directories(links);
+    EXPECT_FALSE(bundle_covered_by_hash_links(bundle, links.string())) << "no links at all";
+    std::ofstream(links / "5ad8a5d6.0") << certificate;
+    std::ofstream(links / "5ad8a5d6.pem") << certificate;
+    EXPECT_FALSE(bundle_covered_by_hash_links(bundle, links.string())) << "one link for two certificates";
+    std::ofstream(links / "1b2c3d4e.0") << certificate;
+    EXPECT_TRUE(bundle_covered_by_hash_links(bundle, links.string()));
+    EXPECT_FALSE(bundle_covered_by_hash_links((dir / "missing.crt").string(), links.string()));
+    EXPECT_TRUE(bundle_covered_by_hash_links(X509_get_default_cert_file(), X509_get_default_cert_dir()))
+        << "the installed system store: a link for every bundled CA";
+}
+
 // The Debian system store (ca-certificates, installed by scripts/install-deps): directory with hash links and
 // the bundle made from the same files. Nothing is parsed up front, also when $SSL_CERT_FILE names that bundle
 // (as many CI images set it).

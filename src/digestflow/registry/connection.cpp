@@ -9,7 +9,9 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cctype>
+#include <exception>
 #include <vector>
 
 namespace digestflow::registry {
@@ -36,12 +38,18 @@ std::vector<Poco::Net::SocketAddress> addresses_of(const UrlParts& origin) {
     return {Poco::Net::SocketAddress(origin.host, origin.port)};
 }
 
+// The connect failed before any peer was involved: this address family or route does not exist here.
+bool is_address_unusable(int error) {
+    return error == EADDRNOTAVAIL || error == EAFNOSUPPORT || error == ENETUNREACH || error == EHOSTUNREACH;
+}
+
 }  // namespace
 
 Connection::Connection(const UrlParts& origin, Poco::Net::Context::Ptr tls, Clock::time_point deadline)
     : m_reader([this](char* buffer, std::size_t capacity) { return receive(buffer, capacity); }),
       m_deadline(deadline) {
     auto addresses = addresses_of(origin);
+    std::exception_ptr refused;
     for (std::size_t i = 0;; ++i) {
         if (tls) {
             auto secure = std::make_unique<Poco::Net::SecureStreamSocket>(tls);
@@ -54,7 +62,12 @@ Connection::Connection(const UrlParts& origin, Poco::Net::Context::Ptr tls, Cloc
             m_socket->connect(addresses[i], until(deadline));
             break;
         } catch (const Poco::Net::ConnectionRefusedException&) {
+            if (!refused) refused = std::current_exception();
             if (i + 1 == addresses.size()) throw;
+        } catch (const Poco::Net::NetException& e) {
+            // ::1 where IPv6 is off (most containers): nothing listening on 127.0.0.1 is what to report.
+            if (refused && is_address_unusable(e.code())) std::rethrow_exception(refused);
+            throw;
         }
     }
     m_socket->setNoDelay(true);

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <system_error>
 
@@ -55,6 +57,23 @@ bool has_hashed_certificates(const std::string& directory) {
     return false;
 }
 
+bool bundle_covered_by_hash_links(const std::string& bundle, const std::string& directory) {
+    std::ifstream in(bundle, std::ios::binary);
+    if (!in) return false;
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string all = text.str();
+    const std::string marker = "-----BEGIN CERTIFICATE-----";
+    std::size_t certificates = 0;
+    for (std::size_t at = all.find(marker); at != std::string::npos; at = all.find(marker, at + marker.size()))
+        ++certificates;
+    std::size_t links = 0;
+    std::error_code error;
+    for (std::filesystem::directory_iterator it(directory, error), end; !error && it != end; it.increment(error))
+        if (is_hash_link_name(it->path().filename().string())) ++links;
+    return links > 0 && links >= certificates;
+}
+
 std::string add_system_trust(SSL_CTX* context) {
     // The same two locations OpenSSL's default paths name (a file and a directory, each overridable from the
     // environment); only the way the system bundle is read differs.
@@ -68,10 +87,11 @@ std::string add_system_trust(SSL_CTX* context) {
         added = directory;
     }
     // update-ca-certificates writes the system bundle and the system hash links from the same certificates:
-    // with the links there, parsing the bundle adds nothing but start-up time. Any other file is loaded.
+    // with a link for each, parsing the bundle adds nothing but start-up time. A CA appended to the bundle by
+    // hand (a common image build step) has no link: then the bundle is loaded. Any other file is loaded.
     const bool bundle_is_in_directory = same_path(file, X509_get_default_cert_file()) &&
                                         same_path(directory, X509_get_default_cert_dir()) &&
-                                        has_hashed_certificates(directory);
+                                        bundle_covered_by_hash_links(file, directory);
     // A bundle that does not exist is passed over, as OpenSSL's default paths do.
     if (!bundle_is_in_directory && is_existing(file, false)) {
         load(context, file, "");

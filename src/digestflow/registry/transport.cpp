@@ -356,6 +356,9 @@ HttpResponse Transport::send(const HttpRequest& original) {
         UrlParts next_url = split_url(next);
         if (next_url.scheme != url.scheme || next_url.authority() != url.authority())
             remove_header(request.headers, "Authorization");
+        // What a plain-HTTP contact got belongs to the host it went to: the next hop starts afresh.
+        plain_answer.reset();
+        plain_failure.reset();
         request.url = next;
     }
 }

@@ -1,6 +1,7 @@
 #include "support/raw_server.hpp"
 
 #include <Poco/Exception.h>
+#include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/SocketAddress.h>
 
 #include <algorithm>
@@ -23,7 +24,8 @@ std::optional<std::string> read_head(Poco::Net::StreamSocket& socket, const std:
     std::string head;
     char c;
     while (!stopping && head.size() < 64 * 1024) {
-        if (!socket.poll(Poco::Timespan(0, 100000), Poco::Net::Socket::SELECT_READ)) continue;
+        // available() first: over TLS the rest of a record waits inside OpenSSL, not in the socket.
+        if (socket.available() == 0 && !socket.poll(Poco::Timespan(0, 100000), Poco::Net::Socket::SELECT_READ)) continue;
         if (socket.receiveBytes(&c, 1) <= 0) return std::nullopt;
         if (head.empty() && c == '\x16') {
             // A TLS ClientHello (a client probing for HTTPS): answer as a plain-HTTP server would.
@@ -123,6 +125,15 @@ RawServer::RawServer(RawHandler handler)
     m_acceptor = std::thread([this] { accept_loop(); });
 }
 
+RawServer::RawServer(RawHandler handler, const ServerTls& tls)
+    : m_handler(std::move(handler)),
+      m_tls(new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, tls.key, tls.certificate, "",
+                                   Poco::Net::Context::VERIFY_NONE)),
+      m_listener(Poco::Net::SocketAddress("127.0.0.1", 0)) {
+    m_port = m_listener.address().port();
+    m_acceptor = std::thread([this] { accept_loop(); });
+}
+
 RawServer::~RawServer() {
     m_stopping = true;
     m_acceptor.join();
@@ -152,11 +163,34 @@ void RawServer::accept_loop() {
 
 void RawServer::serve(Poco::Net::StreamSocket socket) {
     try {
+        char first = 0;
+        if (m_tls) {
+            while (!m_stopping && !socket.poll(Poco::Timespan(0, 100000), Poco::Net::Socket::SELECT_READ)) {
+            }
+            if (!m_stopping && socket.receiveBytes(&first, 1, MSG_PEEK) == 1 && first == '\x16') {
+                ++m_tls_hellos;
+                Poco::Net::SecureStreamSocket secure = Poco::Net::SecureStreamSocket::attach(socket, m_tls);
+                secure.completeHandshake();
+                serve_requests(secure, true);
+                secure.close();
+                return;
+            }
+        }
+        serve_requests(socket, false);
+    } catch (const Poco::Exception&) {
+        // the client went away: nothing to do
+    }
+    socket.close();
+}
+
+void RawServer::serve_requests(Poco::Net::StreamSocket& socket, bool tls) {
+    try {
         RawConnection connection(socket);
         while (!m_stopping) {
             auto head = read_head(socket, m_stopping, m_tls_hellos);
             if (!head) break;
             RawRequest request = parse(*head);
+            request.tls = tls;
             {
                 std::lock_guard lock(m_mutex);
                 m_requests.push_back(request);
@@ -166,7 +200,6 @@ void RawServer::serve(Poco::Net::StreamSocket socket) {
     } catch (const Poco::Exception&) {
         // the client went away: nothing to do
     }
-    socket.close();
 }
 
 }  // namespace digestflow::testsupport

@@ -1,5 +1,8 @@
 #pragma once
 
+#include "support/tls_material.hpp"
+
+#include <Poco/Net/Context.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/StreamSocket.h>
 
@@ -19,6 +22,7 @@ struct RawRequest {
     std::string method;
     std::string target;  // as sent: path and query
     std::vector<std::pair<std::string, std::string>> headers;
+    bool tls = false;  // arrived over TLS (a RawServer made with ServerTls)
     std::optional<std::string> header(const std::string& name) const;  // case-insensitive
 };
 
@@ -49,6 +53,9 @@ using RawHandler = std::function<bool(const RawRequest&, RawConnection&)>;
 class RawServer {
   public:
     explicit RawServer(RawHandler handler);
+    // Also speaks TLS with this certificate: a connection opening with a ClientHello is served over TLS
+    // (a TLS port whose answers, or whose refusal of plain HTTP, are the fault).
+    RawServer(RawHandler handler, const ServerTls& tls);
     ~RawServer();
     RawServer(const RawServer&) = delete;
     RawServer& operator=(const RawServer&) = delete;
@@ -57,14 +64,17 @@ class RawServer {
     std::string host() const;  // "127.0.0.1:PORT"
     std::vector<RawRequest> requests() const;
     bool stopping() const { return m_stopping; }
-    // TLS ClientHellos received (each answered as a plain-HTTP server would, with a 400, and closed).
+    // TLS ClientHellos received (without ServerTls each answered as a plain-HTTP server would: a 400, closed).
     int tls_hello_count() const { return m_tls_hellos; }
 
   private:
     void accept_loop();
     void serve(Poco::Net::StreamSocket socket);
 
+    void serve_requests(Poco::Net::StreamSocket& socket, bool tls);
+
     RawHandler m_handler;
+    Poco::Net::Context::Ptr m_tls;
     Poco::Net::ServerSocket m_listener;
     int m_port = 0;
     std::atomic<bool> m_stopping{false};
