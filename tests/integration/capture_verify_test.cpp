@@ -465,11 +465,11 @@ TEST_F(CaptureVerify, LocalhostReachesARegistryListeningOnIpv6Only) {
     std::string manifest = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
                            R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
                            config_digest + R"(","size":)" + std::to_string(config.size()) + R"(},"layers":[]})";
-    std::string pushed = push_manifest(v6.host(), "team/app", "1.0", manifest, "application/vnd.oci.image.manifest.v1+json");
+    std::string v6_digest = push_manifest(v6.host(), "team/app", "1.0", manifest, "application/vnd.oci.image.manifest.v1+json");
     std::string image = "localhost:" + std::to_string(v6.port()) + "/team/app:1.0";
     auto run = run_tool("capture-digest", {"--image", image, "--resolve", "--out", work.file("v6.json"), "--json"});
     ASSERT_EQ(run.exit_code, 0) << run.describe();
-    EXPECT_EQ(json_output(run)["image"]["digest"], pushed);
+    EXPECT_EQ(json_output(run)["image"]["digest"], v6_digest);
 }
 
 // Where IPv6 is off (most containers), ::1 cannot even be connected to: a registry not listening on localhost
