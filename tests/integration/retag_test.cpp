@@ -639,5 +639,27 @@ TEST_F(Retag, ASourceDyingMidCopyOfOneLayerWritesNoManifest) {
     expect_sessions_closed(proxy, "dying/layered", image_blobs(source->host() + "/team/layered@" + image.digest));
 }
 
+// A small blob (fetched into memory) whose registry serves far more than its descriptor declares: the read
+// stops at the declared size, the copy fails as content naming the blob, and the session is cancelled.
+TEST_F(Retag, ASmallBlobServedOversizedIsRefusedAtItsDeclaredSize) {
+    auto blobs = image_blobs(source->host() + "/team/app@" + image_digest);
+    const std::string layer = blobs.back();
+    const std::string flood(3 * 1024 * 1024, 'x');
+    CountingProxy faulty(source->host());
+    faulty.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (request.method != "GET" || request.path.find("/blobs/" + layer) == std::string::npos) return std::nullopt;
+        return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(flood.size()) + "\r\n\r\n" + flood;
+    });
+    CountingProxy proxy(target->host());
+    auto run = run_tool("retag", {"--source", faulty.host() + "/team/app@" + image_digest, "--to",
+                                  proxy.host() + "/flooded/app:1"});
+    EXPECT_EQ(run.exit_code, 1) << run.describe();
+    EXPECT_NE(run.stderr_text.find("blob " + layer), std::string::npos) << run.stderr_text;
+    EXPECT_NE(run.stderr_text.find("larger than"), std::string::npos) << run.stderr_text;
+    EXPECT_EQ(proxy.count("PUT", "/manifests/"), 0u);
+    EXPECT_FALSE(blob_exists(target->host(), "flooded/app", layer));
+    expect_sessions_closed(proxy, "flooded/app", blobs);
+}
+
 }  // namespace
 }  // namespace digestflow::testsupport
