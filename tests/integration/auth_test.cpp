@@ -367,5 +367,31 @@ TEST_F(TokenAuth, WrongPasswordIsExit4AndNotPrinted) {
     expect_no_secret(run);
 }
 
+// A token that expires during a copy: the registry answers a small blob's PUT (its bytes held in memory)
+// with 401 and a challenge. A new token is fetched and the same bytes sent again; the copy completes.
+TEST_F(TokenAuth, ASmallBlobPutRefusedWith401IsSentAgainWithANewToken) {
+    Registry destination(RegistryOptions().with_token_auth(tokens->registry_auth()));
+    CountingProxy proxy(destination.host());
+    const auto auth = tokens->registry_auth();
+    std::atomic<int> refused{0};
+    proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (request.method != "PUT" || request.path.find("/blobs/uploads/") == std::string::npos || refused++ > 0)
+            return std::nullopt;
+        return "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"" + auth.realm + "\",service=\"" +
+               auth.service + "\",scope=\"repository:team/renewed:pull,push\"\r\nContent-Length: 0\r\n\r\n";
+    });
+    auto dir = config_dir(work, "docker", R"({"auths": {")" + registry->host() + R"(": {"auth": ")" +
+                                              base64_text(user + ":" + password) + R"("}, ")" + proxy.host() +
+                                              R"(": {"auth": ")" + base64_text(user + ":" + password) + R"("}}})");
+    auto run = run_tool("retag", {"--source", registry->host() + "/team/app@" + digest, "--to",
+                                  proxy.host() + "/team/renewed:1", "--json"},
+                        {{"DOCKER_CONFIG", dir}});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(refused.load(), 3) << "one refused PUT, then each blob's PUT";
+    EXPECT_EQ(proxy.count("PUT", "/blobs/uploads/"), 3u) << "the refused PUT was sent again, not the copy restarted";
+    EXPECT_EQ(proxy.count("POST", "/blobs/uploads/"), 2u) << "no new upload session";
+    expect_no_secret(run);
+}
+
 }  // namespace
 }  // namespace digestflow::testsupport

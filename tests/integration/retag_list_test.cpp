@@ -1,5 +1,6 @@
 // retag --from-list (many promotions, two registries, parallel workers) and rate limiting (429 with
 // Retry-After and RateLimit-* headers, injected by a proxy in front of the real registry).
+#include "support/body_fault_proxy.hpp"
 #include "support/buildah.hpp"
 #include "support/counting_proxy.hpp"
 #include "support/registry_process.hpp"
@@ -11,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <thread>
 
 namespace digestflow::testsupport {
 namespace {
@@ -210,6 +212,34 @@ TEST_F(RetagList, ProgressIsShownWhenAsked) {
     EXPECT_NE(run.stderr_text.find("MiB"), std::string::npos) << run.stderr_text;
     auto quiet = run_tool("retag", {"--source", source(), "--to", second->host() + "/progress/app2:1"});
     EXPECT_EQ(quiet.stderr_text, "") << "silent when stderr is not a terminal";
+}
+
+// The run-wide manifest cache shares a fetch, not its failure: one tampered answer fails the item whose fetch
+// got it, and the items that were waiting for that fetch ask again themselves (as they would without the
+// cache) and succeed. The tampered GET is held back a moment so the other workers are waiting on it.
+TEST_F(RetagList, AFailedSharedManifestFetchFailsOnlyTheItemThatMadeIt) {
+    std::atomic<int> manifest_gets{0};  // before the proxy: its threads use it until the proxy is gone
+    BodyFaultProxy proxy(first->host());
+    proxy.set_fault([&](const std::string& method, const std::string& path) {
+        if (method != "GET" || path.find("/manifests/" + digest) == std::string::npos) return BodyFault::None;
+        if (manifest_gets++ > 0) return BodyFault::None;
+        std::this_thread::sleep_for(std::chrono::milliseconds(700));
+        return BodyFault::FlipByte;
+    });
+    std::string list;
+    for (int i = 0; i < 4; ++i)
+        list += R"({"source": ")" + proxy.host() + "/team/app@" + digest + R"(", "tags": ["shared-fetch-)" +
+                std::to_string(i) + "\"]}\n";
+    write_text_file(work.file("list.jsonl"), list);
+    auto run = run_tool("retag", {"--from-list", work.file("list.jsonl"), "-j", "4", "--json"});
+    EXPECT_EQ(run.exit_code, 1) << run.describe();
+    auto out = json_output(run);
+    ASSERT_EQ(out["items"].size(), 4u) << out.dump();
+    int failed = 0;
+    for (const auto& item : out["items"]) failed += item["exitCode"] != 0;
+    EXPECT_EQ(failed, 1) << out.dump();
+    EXPECT_EQ(proxy.faulted(), 1);
+    EXPECT_EQ(manifest_gets.load(), 2) << "the waiters' own fetch is shared among them again";
 }
 
 }  // namespace

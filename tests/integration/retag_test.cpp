@@ -543,5 +543,123 @@ TEST_F(Retag, OneTamperedLayerOfManyStopsTheCopyBeforeTheManifest) {
     EXPECT_EQ(out["destinations"][0]["written"], false) << out.dump();
 }
 
+// Small blobs go through memory, four at a time: each may cost its own size once, not once per copy of the
+// request on its way to the socket. Eight layers of 1 MiB (the largest "small" size) cross registries in
+// at most a few MiB more peak memory than a one-layer image does.
+TEST_F(Retag, SmallLayersCrossInMemoryBoundedByTheirOwnSize) {
+    std::mt19937 random(13);
+    std::string layers_json;
+    for (int i = 0; i < 8; ++i) {
+        std::string layer(1024 * 1024, '\0');
+        for (auto& c : layer) c = static_cast<char>(random());
+        layers_json += std::string(layers_json.empty() ? "" : ",") +
+                       R"({"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
+                       push_blob(source->host(), "team/small", layer) + R"(","size":1048576})";
+    }
+    const std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
+    const std::string manifest =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":)"
+        R"("application/vnd.oci.image.config.v1+json","digest":")" + push_blob(source->host(), "team/small", config) +
+        R"(","size":)" + std::to_string(config.size()) + R"(},"layers":[)" + layers_json + "]}";
+    auto digest = push_manifest(source->host(), "team/small", "1", manifest, "application/vnd.oci.image.manifest.v1+json");
+
+    auto one = run_tool("retag", {"--source", source->host() + "/team/app@" + image_digest, "--to",
+                                  target->host() + "/small/baseline:1"});
+    ASSERT_EQ(one.exit_code, 0) << one.describe();
+    auto eight = run_tool("retag", {"--source", source->host() + "/team/small@" + digest, "--to",
+                                    target->host() + "/small/eight:1", "--json"});
+    ASSERT_EQ(eight.exit_code, 0) << eight.describe();
+    EXPECT_EQ(json_output(eight)["blobs"]["uploaded"], 9);
+    EXPECT_GT(one.peak_rss_kib, 0);
+    EXPECT_LT(eight.peak_rss_kib - one.peak_rss_kib, 8 * 1024)
+        << "peak RSS " << eight.peak_rss_kib << " KiB for 8 x 1 MiB layers, " << one.peak_rss_kib << " KiB for one small image";
+    EXPECT_EQ(served_digest(target->host() + "/small/eight:1", plain), digest);
+}
+
+// The config's and the layers' digests of an image manifest.
+std::vector<std::string> image_blobs(const std::string& ref) {
+    auto manifest = nlohmann::json::parse(raw_manifest(ref, RemoteOptions{false}));
+    std::vector<std::string> out{manifest["config"]["digest"].get<std::string>()};
+    for (const auto& layer : manifest["layers"]) out.push_back(layer["digest"]);
+    return out;
+}
+
+// Every upload session a failed copy opened and did not complete is cancelled: sessions opened (POSTs) less
+// blobs stored equals DELETEs.
+void expect_sessions_closed(const CountingProxy& destination, const std::string& repository,
+                            const std::vector<std::string>& blobs) {
+    std::size_t stored = 0;
+    for (const auto& blob : blobs) stored += blob_exists(destination.host(), repository, blob);
+    std::size_t opened = destination.count("POST", "/v2/" + repository + "/blobs/uploads/");
+    std::size_t cancelled = destination.count("DELETE", "/v2/" + repository + "/blobs/uploads/");
+    std::string seen;
+    for (const auto& r : destination.requests()) seen += r.method + " " + r.path.substr(0, 90) + (r.faulted ? " (fault)" : "") + "\n";
+    EXPECT_EQ(opened - stored, cancelled) << seen;
+}
+
+// A destination that refuses one of the parallel uploads for good (500 each time): the copy fails naming
+// that blob, as a registry failure, no manifest is written and every unfinished session is cancelled.
+TEST_F(Retag, ADestinationRefusingOneOfTheParallelUploadsWritesNoManifest) {
+    const auto& image = layered_image(source->host());
+    const std::string refused = image.layers[4];
+    CountingProxy proxy(target->host());
+    proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (request.method != "PUT" || request.path.find("digest=" + refused) == std::string::npos) return std::nullopt;
+        return std::string("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+    });
+    auto run = run_tool("retag", {"--source", source->host() + "/team/layered@" + image.digest, "--to",
+                                  proxy.host() + "/refused/layered:1", "--json"});
+    EXPECT_EQ(run.exit_code, 3) << run.describe();
+    EXPECT_NE(run.stderr_text.find(refused), std::string::npos) << run.stderr_text;
+    EXPECT_NE(skopeo_inspect_raw(target->host() + "/refused/layered@" + image.digest, plain).exit_code, 0);
+    EXPECT_EQ(proxy.count("PUT", "/manifests/"), 0u);
+    EXPECT_FALSE(blob_exists(target->host(), "refused/layered", refused));
+    expect_sessions_closed(proxy, "refused/layered", image_blobs(source->host() + "/team/layered@" + image.digest));
+    auto out = json_output(run);
+    ASSERT_EQ(out["destinations"].size(), 1u) << out.dump();
+    EXPECT_EQ(out["destinations"][0]["written"], false) << out.dump();
+}
+
+// A source whose download of one layer always breaks off: the copy fails naming it, after the client's
+// retries, with no manifest and no session left open.
+TEST_F(Retag, ASourceDyingMidCopyOfOneLayerWritesNoManifest) {
+    const auto& image = layered_image(source->host());
+    const std::string dying = image.layers[8];  // the 2 MiB one: streamed
+    BodyFaultProxy faulty(source->host());
+    faulty.set_fault([&](const std::string& method, const std::string& path) {
+        return method == "GET" && path.find("/blobs/" + dying) != std::string::npos ? BodyFault::CutMidBody : BodyFault::None;
+    });
+    CountingProxy proxy(target->host());
+    auto run = run_tool("retag", {"--source", faulty.host() + "/team/layered@" + image.digest, "--to",
+                                  proxy.host() + "/dying/layered:1", "--json"});
+    EXPECT_EQ(run.exit_code, 3) << run.describe();
+    EXPECT_NE(run.stderr_text.find(dying), std::string::npos) << run.stderr_text;
+    EXPECT_EQ(proxy.count("PUT", "/manifests/"), 0u);
+    EXPECT_FALSE(blob_exists(target->host(), "dying/layered", dying));
+    expect_sessions_closed(proxy, "dying/layered", image_blobs(source->host() + "/team/layered@" + image.digest));
+}
+
+// A small blob (fetched into memory) whose registry serves far more than its descriptor declares: the read
+// stops at the declared size, the copy fails as content naming the blob, and the session is cancelled.
+TEST_F(Retag, ASmallBlobServedOversizedIsRefusedAtItsDeclaredSize) {
+    auto blobs = image_blobs(source->host() + "/team/app@" + image_digest);
+    const std::string layer = blobs.back();
+    const std::string flood(3 * 1024 * 1024, 'x');
+    CountingProxy faulty(source->host());
+    faulty.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
+        if (request.method != "GET" || request.path.find("/blobs/" + layer) == std::string::npos) return std::nullopt;
+        return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(flood.size()) + "\r\n\r\n" + flood;
+    });
+    CountingProxy proxy(target->host());
+    auto run = run_tool("retag", {"--source", faulty.host() + "/team/app@" + image_digest, "--to",
+                                  proxy.host() + "/flooded/app:1"});
+    EXPECT_EQ(run.exit_code, 1) << run.describe();
+    EXPECT_NE(run.stderr_text.find("blob " + layer), std::string::npos) << run.stderr_text;
+    EXPECT_NE(run.stderr_text.find("larger than"), std::string::npos) << run.stderr_text;
+    EXPECT_EQ(proxy.count("PUT", "/manifests/"), 0u);
+    EXPECT_FALSE(blob_exists(target->host(), "flooded/app", layer));
+    expect_sessions_closed(proxy, "flooded/app", blobs);
+}
+
 }  // namespace
 }  // namespace digestflow::testsupport

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -141,10 +142,10 @@ std::string fetch_small_blob(RegistryClient& client, const Reference& from, cons
 void copy_blob(RegistryClient& client, const Reference& from, const Reference& to, std::string location,
                const Descriptor& blob, std::int64_t ring_bytes, const ProgressFn& progress,
                const std::atomic<bool>& stop) {
-    std::optional<std::string> small;
+    std::shared_ptr<const std::string> small;  // shared by the PUT's retries: held once
     if (blob.size <= small_blob_bytes) {
         try {
-            small = fetch_small_blob(client, from, blob, progress, stop);
+            small = std::make_shared<const std::string>(fetch_small_blob(client, from, blob, progress, stop));
         } catch (...) {
             client.cancel_upload(to, location);
             throw;
@@ -156,7 +157,7 @@ void copy_blob(RegistryClient& client, const Reference& from, const Reference& t
             if (small) {
                 try {
                     if (stop) throw_abandoned();
-                    client.finish_upload(to, location, blob.digest, *small);
+                    client.finish_upload(to, location, blob.digest, small);
                 } catch (...) {
                     client.cancel_upload(to, location);
                     throw;

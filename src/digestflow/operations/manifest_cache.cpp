@@ -4,7 +4,8 @@
 
 namespace digestflow::operations {
 
-ManifestCache::Entry ManifestCache::get(registry::RegistryClient& client, const Reference& by_digest) {
+ManifestCache::Entry ManifestCache::lookup(registry::RegistryClient& client, const Reference& by_digest,
+                                          bool retry_failed_wait) {
     if (!by_digest.digest) throw_usage("only a manifest named by its digest is kept: " + by_digest.str());
     const std::string key = by_digest.with_digest(*by_digest.digest).str();
     std::promise<Entry> fetching;
@@ -12,7 +13,14 @@ ManifestCache::Entry ManifestCache::get(registry::RegistryClient& client, const 
     if (auto found = m_entries.find(key); found != m_entries.end()) {
         auto answer = found->second;
         lock.unlock();  // another worker's fetch: wait for it without holding up the others
-        return answer.get();
+        if (!retry_failed_wait) return answer.get();
+        try {
+            return answer.get();
+        } catch (...) {
+            // One tampered answer or a failure past its retries fails that fetch's caller; the waiters ask
+            // once more (sharing that fetch among them), and that answer stands.
+            return lookup(client, by_digest, false);
+        }
     }
     m_entries.emplace(key, fetching.get_future().share());
     lock.unlock();

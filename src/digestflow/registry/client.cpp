@@ -350,9 +350,9 @@ void RegistryClient::finish_upload(const Reference& ref, const std::string& loca
 }
 
 void RegistryClient::finish_upload(const Reference& ref, const std::string& location, const Digest& digest,
-                                   const std::string& bytes) {
+                                   std::shared_ptr<const std::string> bytes) {
     HttpRequest request;
-    request.body = bytes;
+    request.shared_body = std::move(bytes);
     send_upload_put(ref, location, digest, std::move(request));
 }
 

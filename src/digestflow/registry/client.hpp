@@ -100,8 +100,9 @@ public:
     void finish_upload(const Reference& ref, const std::string& location, const Digest& digest, std::int64_t size,
                        const BodySource& source);
     // The same with the whole blob in memory (a small blob): a 401 can be answered by sending it again.
+    // Shared, not copied, by the request's retries.
     void finish_upload(const Reference& ref, const std::string& location, const Digest& digest,
-                       const std::string& bytes);
+                       std::shared_ptr<const std::string> bytes);
 
     // GETs a blob, hashing it while it streams (constant memory). nullopt = absent; otherwise the digest of
     // the bytes received (compare it with `digest`) and their count.

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,6 +29,9 @@ struct HttpRequest {
     std::string url;      // absolute: scheme://host[:port]/path?query
     HeaderList headers;
     std::string body;                     // small bodies
+    // A larger body in memory (a small blob, up to 1 MiB), sent instead of `body`: shared, so the copies a
+    // request goes through on its way to the socket (retries, credentials, redirects) do not copy the bytes.
+    std::shared_ptr<const std::string> shared_body;
     BodySource body_source;               // streamed body; then content_length must be set
     std::int64_t content_length = -1;
     std::size_t max_response_body = 4 * 1024 * 1024;  // bounded reads; larger is an error

@@ -161,16 +161,17 @@ HttpResponse Transport::exchange(Connection& connection, const HttpRequest& requ
                                  Connection::Clock::time_point deadline) {
     const auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(m_options.timeout);
     const std::string what = request.method + " " + redact_url(url.target);
-    bool has_body = request.body_source || !request.body.empty() || request.method == "PUT" ||
+    const std::string& body = request.shared_body ? *request.shared_body : request.body;
+    bool has_body = request.body_source || !body.empty() || request.method == "PUT" ||
                     request.method == "POST" || request.method == "PATCH";
-    std::int64_t length = request.body_source ? request.content_length : static_cast<std::int64_t>(request.body.size());
+    std::int64_t length = request.body_source ? request.content_length : static_cast<std::int64_t>(body.size());
     ResponseReader& reader = connection.reader();
     reader.reset();
     connection.limit_by_deadline(deadline);
     std::string head_text = request_head(request, url, m_options.user_agent, has_body, length);
     // A small body (a manifest) goes out with the head in one write: one segment, one syscall.
-    const bool body_with_head = !request.body_source && !request.body.empty() && request.body.size() <= io_chunk;
-    if (body_with_head) head_text += request.body;
+    const bool body_with_head = !request.body_source && !body.empty() && body.size() <= io_chunk;
+    if (body_with_head) head_text += body;
     connection.send(head_text.data(), head_text.size());
     try {
         if (request.body_source) {
@@ -194,8 +195,8 @@ HttpResponse Transport::exchange(Connection& connection, const HttpRequest& requ
                                                           " bytes; the upload was abandoned");
             // The answer to a long upload gets its own full time limit.
             connection.limit_by_deadline(Connection::Clock::now() + m_options.timeout);
-        } else if (!request.body.empty() && !body_with_head) {
-            connection.send(request.body.data(), request.body.size());
+        } else if (!body.empty() && !body_with_head) {
+            connection.send(body.data(), body.size());
         }
     } catch (const EarlyAnswer&) {
         return read_early_answer(connection, request, deadline);

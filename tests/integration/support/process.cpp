@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -269,12 +270,14 @@ RunResult run_command(const std::vector<std::string>& argv, const RunOptions& op
     }
     in_write.reset();
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
+    struct rusage usage {};
+    while (::wait4(pid, &status, 0, &usage) < 0) {
         if (errno != EINTR) {
-            throw_errno("waitpid");
+            throw_errno("wait4");
         }
     }
     result.exit_code = decode_status(status);
+    result.peak_rss_kib = usage.ru_maxrss;
     return result;
 }
 

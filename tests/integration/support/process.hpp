@@ -21,6 +21,7 @@ struct RunResult {
     int exit_code = -1; // 128 + N when the process died of signal N
     std::string stdout_text;
     std::string stderr_text;
+    long peak_rss_kib = 0; // the child's peak resident set size (wait4's ru_maxrss), for memory bounds
 
     bool ok() const { return exit_code == 0; }
     // Exit code plus both streams, for assertion messages.
