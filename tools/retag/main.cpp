@@ -57,7 +57,6 @@ cli::ToolResult run_list(const cli::ParsedArgs& args) {
     std::string path = *args.value("from-list");
     auto items = operations::parse_promotion_list(read_text_file(path, "--from-list"), path);
     registry::RegistryClient client(args.client_options());
-    for (const auto& item : items) client.expect_push(item.request.destinations, item.request.source);
     cli::TransferProgress progress(args.has("progress"));
     auto outcomes = operations::promote_all(client, items, jobs, progress.callback());
     progress.finish();
@@ -130,8 +129,6 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
                                        args.has("allow-move"), args.has("referrers")};
 
     registry::RegistryClient client(args.client_options());
-    // One pull,push token per destination repository serves its lookups and its writes.
-    client.expect_push(request.destinations, request.source);
     cli::TransferProgress progress(args.has("progress"));
     auto result = promote_recording(client, request, progress, artifact, args.out_path());
     progress.finish();

@@ -216,6 +216,8 @@ PromoteResult promote(RegistryClient& client, const PromoteRequest& request, con
     if (!request.source.digest) throw_usage("the source must be REPOSITORY@DIGEST: a tag is never resolved here");
     const Reference source = request.source.with_digest(*request.source.digest);
     PromoteResult result{*source.digest, "", {}, {}};
+    // One pull,push token per destination repository serves its lookups, mounts and writes.
+    client.expect_push(request.destinations, source);
 
     // From the guard to the confirmation no other promotion of this run touches these names.
     DestinationLocks own_locks;

@@ -124,6 +124,9 @@ void check_distinct_destinations(const std::vector<ListItem>& items, const std::
 std::vector<ItemOutcome> promote_all(registry::RegistryClient& client, const std::vector<ListItem>& items, int jobs,
                                      const ProgressFn& progress) {
     std::vector<ItemOutcome> outcomes(items.size());
+    // Every item's pushes are known before the first token is asked for: a destination repository several
+    // items write to gets one token covering all of their mount sources.
+    for (const auto& item : items) client.expect_push(item.request.destinations, item.request.source);
     std::atomic<std::size_t> next{0};
     BlobPlacements placements;  // a blob uploaded for one item is mounted by the next
     DestinationLocks locks;      // one item at a time per destination name, from guard to confirmation
