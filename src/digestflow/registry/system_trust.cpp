@@ -7,9 +7,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <system_error>
+
+#include <dirent.h>
 
 namespace digestflow::registry {
 namespace {
@@ -50,27 +54,34 @@ bool same_path(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-bool has_hashed_certificates(const std::string& directory) {
-    std::error_code error;
-    for (std::filesystem::directory_iterator it(directory, error), end; !error && it != end; it.increment(error))
-        if (is_hash_link_name(it->path().filename().string())) return true;
-    return false;
+// readdir, not std::filesystem: a few hundred entries without an allocation each.
+std::size_t count_hash_links(const std::string& directory, std::size_t enough = SIZE_MAX) {
+    DIR* listing = ::opendir(directory.c_str());
+    if (!listing) return 0;
+    std::size_t links = 0;
+    while (const dirent* entry = ::readdir(listing))
+        if (is_hash_link_name(entry->d_name) && ++links >= enough) break;
+    ::closedir(listing);
+    return links;
 }
 
+bool has_hashed_certificates(const std::string& directory) { return count_hash_links(directory, 1) > 0; }
+
 bool bundle_covered_by_hash_links(const std::string& bundle, const std::string& directory) {
-    std::ifstream in(bundle, std::ios::binary);
+    // One read and a memmem scan: counting must stay far cheaper than the parse it saves.
+    std::ifstream in(bundle, std::ios::binary | std::ios::ate);
     if (!in) return false;
-    std::stringstream text;
-    text << in.rdbuf();
-    const std::string all = text.str();
-    const std::string marker = "-----BEGIN CERTIFICATE-----";
+    std::string all(static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0)), '\0');
+    in.seekg(0);
+    if (!in.read(all.data(), static_cast<std::streamsize>(all.size()))) return false;
+    static constexpr char marker[] = "-----BEGIN CERTIFICATE-----";
+    constexpr std::size_t marker_size = sizeof marker - 1;
     std::size_t certificates = 0;
-    for (std::size_t at = all.find(marker); at != std::string::npos; at = all.find(marker, at + marker.size()))
+    for (const char *at = all.data(), *end = all.data() + all.size();
+         (at = static_cast<const char*>(::memmem(at, static_cast<std::size_t>(end - at), marker, marker_size)));
+         at += marker_size)
         ++certificates;
-    std::size_t links = 0;
-    std::error_code error;
-    for (std::filesystem::directory_iterator it(directory, error), end; !error && it != end; it.increment(error))
-        if (is_hash_link_name(it->path().filename().string())) ++links;
+    std::size_t links = count_hash_links(directory);
     return links > 0 && links >= certificates;
 }
 
