@@ -2,6 +2,7 @@
 // helper, and the bearer-token flow against a registry configured for token auth. Secrets never printed.
 #include "support/buildah.hpp"
 #include "support/counting_proxy.hpp"
+#include "support/proxied_token_registry.hpp"
 #include "support/registry_process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tls_material.hpp"
@@ -293,12 +294,8 @@ size_t faulted(const CountingProxy& proxy) {
 // What a token server grants is its own choice. One that refuses the wider pull,push request outright, or
 // hands out a token the registry then refuses, still gets asked for just the pull a lookup needs.
 TEST(TokenAuthNarrowing, ARefusedWiderTokenGivesWayToTheNeededScope) {
-    TlsMaterial tls;
-    TokenServer tokens(tls, TokenServerOptions().with_user(user, password));
-    CountingProxy token_proxy("127.0.0.1:" + std::to_string(tokens.port()));
-    auto auth = tokens.registry_auth();
-    auth.realm = "http://" + token_proxy.host() + "/token";
-    Registry registry(RegistryOptions().with_token_auth(auth));
+    ProxiedTokenRegistry fixture(TokenServerOptions().with_user(user, password));
+    auto& [tls, tokens, token_proxy, registry] = fixture;
     Buildah buildah;
     buildah.build_scratch_image("app");
     std::string pushed = buildah.push("app", registry.host() + "/team/app:1.0", RemoteOptions{false}.with_creds(user, password));

@@ -460,12 +460,7 @@ TEST_F(CaptureVerify, LocalhostReachesARegistryListeningOnIpv6Only) {
     RegistryOptions options;
     options.ipv6_only = true;
     Registry v6(options);
-    std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
-    std::string config_digest = push_blob(v6.host(), "team/app", config);
-    std::string manifest = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
-                           R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
-                           config_digest + R"(","size":)" + std::to_string(config.size()) + R"(},"layers":[]})";
-    std::string v6_digest = push_manifest(v6.host(), "team/app", "1.0", manifest, "application/vnd.oci.image.manifest.v1+json");
+    std::string v6_digest = push_oci_image(v6.host(), "team/app", "1.0");
     std::string image = "localhost:" + std::to_string(v6.port()) + "/team/app:1.0";
     auto run = run_tool("capture-digest", {"--image", image, "--resolve", "--out", work.file("v6.json"), "--json"});
     ASSERT_EQ(run.exit_code, 0) << run.describe();

@@ -6,6 +6,7 @@
 // failure.
 #include "support/buildah.hpp"
 #include "support/counting_proxy.hpp"
+#include "support/proxied_token_registry.hpp"
 #include "support/raw_server.hpp"
 #include "support/registry_api.hpp"
 #include "support/registry_process.hpp"
@@ -73,15 +74,7 @@ protected:
         std::string layer(size, '\0');
         std::mt19937 random(seed);
         for (auto& c : layer) c = static_cast<char>(random());
-        std::string layer_digest = push_blob(open->host(), repo, layer);
-        const std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
-        std::string config_digest = push_blob(open->host(), repo, config);
-        const std::string image =
-            R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":)"
-            R"("application/vnd.oci.image.config.v1+json","digest":")" + config_digest + R"(","size":)" +
-            std::to_string(config.size()) + R"(},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
-            layer_digest + R"(","size":)" + std::to_string(layer.size()) + "}]}";
-        return push_manifest(open->host(), repo, "1.0", image, "application/vnd.oci.image.manifest.v1+json");
+        return push_oci_image(open->host(), repo, "1.0", {layer});
     }
 
     // team/big with a 16 MiB layer, pushed once for the suite.
@@ -227,15 +220,11 @@ TEST_F(RequestPath, ErrorAnswersToUploadPostsAreRetried) {
 
 // Defect 7, token side: a token server answering 503 once made the whole run fail.
 TEST(RequestPathTokens, TokenRequestsAreRetried) {
-    TlsMaterial tls;
     TokenServerOptions options;
     options.with_user(user, password);
     options.anonymous_pull_repos = {"*"};
-    TokenServer tokens(tls, options);
-    CountingProxy token_proxy("127.0.0.1:" + std::to_string(tokens.port()));
-    auto auth = tokens.registry_auth();
-    auth.realm = "http://" + token_proxy.host() + "/token";
-    Registry registry(RegistryOptions().with_token_auth(auth));
+    ProxiedTokenRegistry fixture(options);
+    auto& [tls, tokens, token_proxy, registry] = fixture;
     Buildah buildah;
     buildah.build_scratch_image("app");
     std::string pushed = buildah.push("app", registry.host() + "/team/app:1.0", RemoteOptions{false}.with_creds(user, password));
@@ -258,14 +247,10 @@ TEST(RequestPathTokens, TokenRequestsAreRetried) {
 // request (the token request's own 4 attempts, run again by each of the registry request's 4), each waiting
 // out its Retry-After. One set of retry bounds now.
 TEST(RequestPathTokens, AFailingTokenServerIsAskedWithinOneSetOfRetries) {
-    TlsMaterial tls;
     TokenServerOptions options;
     options.anonymous_pull_repos = {"*"};
-    TokenServer tokens(tls, options);
-    CountingProxy token_proxy("127.0.0.1:" + std::to_string(tokens.port()));
-    auto auth = tokens.registry_auth();
-    auth.realm = "http://" + token_proxy.host() + "/token";
-    Registry registry(RegistryOptions().with_token_auth(auth));
+    ProxiedTokenRegistry fixture(options);
+    auto& [tls, tokens, token_proxy, registry] = fixture;
     std::atomic<int> token_requests{0};
     token_proxy.set_fault([&](const RequestLine& request) -> std::optional<std::string> {
         if (!is_path(request, "GET", "/token")) return std::nullopt;

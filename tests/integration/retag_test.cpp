@@ -548,20 +548,10 @@ TEST_F(Retag, OneTamperedLayerOfManyStopsTheCopyBeforeTheManifest) {
 // at most a few MiB more peak memory than a one-layer image does.
 TEST_F(Retag, SmallLayersCrossInMemoryBoundedByTheirOwnSize) {
     std::mt19937 random(13);
-    std::string layers_json;
-    for (int i = 0; i < 8; ++i) {
-        std::string layer(1024 * 1024, '\0');
+    std::vector<std::string> layers(8, std::string(1024 * 1024, '\0'));
+    for (auto& layer : layers)
         for (auto& c : layer) c = static_cast<char>(random());
-        layers_json += std::string(layers_json.empty() ? "" : ",") +
-                       R"({"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
-                       push_blob(source->host(), "team/small", layer) + R"(","size":1048576})";
-    }
-    const std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
-    const std::string manifest =
-        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":)"
-        R"("application/vnd.oci.image.config.v1+json","digest":")" + push_blob(source->host(), "team/small", config) +
-        R"(","size":)" + std::to_string(config.size()) + R"(},"layers":[)" + layers_json + "]}";
-    auto digest = push_manifest(source->host(), "team/small", "1", manifest, "application/vnd.oci.image.manifest.v1+json");
+    auto digest = push_oci_image(source->host(), "team/small", "1", layers);
 
     auto one = run_tool("retag", {"--source", source->host() + "/team/app@" + image_digest, "--to",
                                   target->host() + "/small/baseline:1"});

@@ -208,12 +208,7 @@ TEST_F(Tls, ARegistrysOwn400IsNoReasonToTryTls) {
 // contact got belonged to it only; taken for the second port's answer, the run failed with exit 3.)
 TEST_F(Tls, ARedirectFromATlsPortToAPlainPortIsFollowed) {
     Registry plain;
-    std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
-    std::string config_digest = push_blob(plain.host(), "team/app", config);
-    std::string manifest = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
-                           R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
-                           config_digest + R"(","size":)" + std::to_string(config.size()) + R"(},"layers":[]})";
-    std::string pushed = push_manifest(plain.host(), "team/app", "1.0", manifest, "application/vnd.oci.image.manifest.v1+json");
+    std::string pushed = push_oci_image(plain.host(), "team/app", "1.0");
     RawServer front(
         [&](const RawRequest& request, RawConnection& connection) {
             if (!request.tls) return false;  // the plain-HTTP contact: dropped unanswered

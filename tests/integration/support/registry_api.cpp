@@ -66,4 +66,19 @@ bool blob_exists(const std::string& host, const std::string& repository, const s
     return answer.status == 200;
 }
 
+std::string push_oci_image(const std::string& host, const std::string& repository, const std::string& tag,
+                           const std::vector<std::string>& layers) {
+    const std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
+    std::string layer_list;
+    for (const auto& layer : layers)
+        layer_list += std::string(layer_list.empty() ? "" : ",") +
+                      R"({"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
+                      push_blob(host, repository, layer) + R"(","size":)" + std::to_string(layer.size()) + "}";
+    const std::string manifest =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":)"
+        R"("application/vnd.oci.image.config.v1+json","digest":")" + push_blob(host, repository, config) +
+        R"(","size":)" + std::to_string(config.size()) + R"(},"layers":[)" + layer_list + "]}";
+    return push_manifest(host, repository, tag, manifest, "application/vnd.oci.image.manifest.v1+json");
+}
+
 }  // namespace digestflow::testsupport
