@@ -65,6 +65,20 @@ std::optional<std::int64_t> as_integer(const nlohmann::ordered_json& value) {
     return std::nullopt;
 }
 
+std::string string_or_empty(const nlohmann::ordered_json& obj, const char* key) {
+    auto it = obj.find(key);
+    return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// -1 when absent or not an integer.
+std::int64_t size_or_unknown(const nlohmann::ordered_json& obj, const char* key) {
+    auto it = obj.find(key);
+    if (it == obj.end())
+        return -1;
+    return as_integer(*it).value_or(-1);
+}
+
+
 
 void check_digest(const nlohmann::ordered_json& parent, const std::string& key, const std::string& where,
                   std::vector<std::string>& problems) {
@@ -278,6 +292,39 @@ void write_stdout(const std::string& content) {
 
 } // namespace
 
+nlohmann::ordered_json platforms_to_json(const std::vector<PlatformEntry>& platforms) {
+    auto out = nlohmann::ordered_json::array();
+    for (const auto& p : platforms) {
+        nlohmann::ordered_json entry = nlohmann::ordered_json::object();
+        entry["os"] = p.os;
+        entry["architecture"] = p.architecture;
+        if (!p.variant.empty())
+            entry["variant"] = p.variant;
+        entry["digest"] = p.digest;
+        if (!p.media_type.empty())
+            entry["mediaType"] = p.media_type;
+        if (p.size >= 0)
+            entry["size"] = p.size;
+        out.push_back(std::move(entry));
+    }
+    return out;
+}
+
+std::vector<PlatformEntry> platforms_from_json(const nlohmann::ordered_json& platforms) {
+    std::vector<PlatformEntry> out;
+    for (const auto& p : platforms) {
+        if (!p.is_object())
+            continue;
+        out.push_back(PlatformEntry{.os = string_or_empty(p, "os"),
+                                    .architecture = string_or_empty(p, "architecture"),
+                                    .variant = string_or_empty(p, "variant"),
+                                    .digest = string_or_empty(p, "digest"),
+                                    .media_type = string_or_empty(p, "mediaType"),
+                                    .size = size_or_unknown(p, "size")});
+    }
+    return out;
+}
+
 Artifact Artifact::create(const ImageInfo& image, const nlohmann::ordered_json& build) {
     nlohmann::ordered_json img = nlohmann::ordered_json::object();
     img["repository"] = image.repository;
@@ -288,23 +335,8 @@ Artifact Artifact::create(const ImageInfo& image, const nlohmann::ordered_json& 
         img["size"] = image.size;
     if (!image.tag.empty())
         img["tag"] = image.tag;
-    if (!image.platforms.empty()) {
-        auto platforms = nlohmann::ordered_json::array();
-        for (const auto& p : image.platforms) {
-            nlohmann::ordered_json entry = nlohmann::ordered_json::object();
-            entry["os"] = p.os;
-            entry["architecture"] = p.architecture;
-            if (!p.variant.empty())
-                entry["variant"] = p.variant;
-            entry["digest"] = p.digest;
-            if (!p.media_type.empty())
-                entry["mediaType"] = p.media_type;
-            if (p.size >= 0)
-                entry["size"] = p.size;
-            platforms.push_back(std::move(entry));
-        }
-        img["platforms"] = std::move(platforms);
-    }
+    if (!image.platforms.empty())
+        img["platforms"] = platforms_to_json(image.platforms);
     // Written only when false: absence means the registry confirmed the digest.
     if (!image.verified)
         img["verified"] = false;
@@ -365,17 +397,6 @@ std::vector<std::string> Artifact::validate(const nlohmann::ordered_json& docume
 
 ImageInfo Artifact::image() const {
     const auto& img = m_doc.at("image");
-    auto string_or_empty = [](const nlohmann::ordered_json& obj, const char* key) {
-        auto it = obj.find(key);
-        return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-    };
-    auto size_or_unknown = [](const nlohmann::ordered_json& obj, const char* key) -> std::int64_t {
-        auto it = obj.find(key);
-        if (it == obj.end())
-            return -1;
-        return as_integer(*it).value_or(-1);
-    };
-
     ImageInfo info{.repository = img.at("repository").get<std::string>(),
                    .digest = Digest::parse(img.at("digest").get<std::string>()),
                    .media_type = string_or_empty(img, "mediaType"),
@@ -383,16 +404,8 @@ ImageInfo Artifact::image() const {
                    .tag = string_or_empty(img, "tag"),
                    .platforms = {},
                    .verified = true};
-    if (auto platforms = img.find("platforms"); platforms != img.end() && platforms->is_array()) {
-        for (const auto& p : *platforms) {
-            info.platforms.push_back(PlatformEntry{.os = string_or_empty(p, "os"),
-                                                   .architecture = string_or_empty(p, "architecture"),
-                                                   .variant = string_or_empty(p, "variant"),
-                                                   .digest = string_or_empty(p, "digest"),
-                                                   .media_type = string_or_empty(p, "mediaType"),
-                                                   .size = size_or_unknown(p, "size")});
-        }
-    }
+    if (auto platforms = img.find("platforms"); platforms != img.end() && platforms->is_array())
+        info.platforms = platforms_from_json(*platforms);
     auto verified = img.find("verified");
     info.verified = verified == img.end() || !verified->is_boolean() || verified->get<bool>();
     return info;

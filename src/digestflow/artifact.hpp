@@ -63,6 +63,10 @@ private:
     nlohmann::ordered_json m_doc;
 };
 
+// The image.platforms array and back (the ledger stores the same list in each deployment entry).
+nlohmann::ordered_json platforms_to_json(const std::vector<PlatformEntry>& platforms);
+std::vector<PlatformEntry> platforms_from_json(const nlohmann::ordered_json& platforms);
+
 // RFC 3339 UTC timestamp with seconds, e.g. "2026-11-27T11:38:03Z".
 std::string utc_now_rfc3339();
 // Who runs this step: $GITLAB_USER_LOGIN, $GITHUB_ACTOR, $USER, else the uid; never a secret.

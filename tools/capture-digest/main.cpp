@@ -1,5 +1,6 @@
 // capture-digest: record the manifest digest a build pushed into image-digest.json.
 #include "digestflow/capture_sources.hpp"
+#include "digestflow/ci_facts.hpp"
 #include "digestflow/cli/run.hpp"
 #include "digestflow/error.hpp"
 #include "digestflow/operations/capture.hpp"
@@ -88,7 +89,7 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
     }
     if (args.has("resolve") && image.digest) throw_usage("--resolve resolves a tag; --image already carries a digest");
 
-    operations::CaptureRequest request{image, given, args.has("offline"), operations::build_facts_from_environment()};
+    operations::CaptureRequest request{image, given, args.has("offline"), build_facts_from_environment()};
     std::unique_ptr<registry::RegistryClient> client;
     if (!request.offline) client = std::make_unique<registry::RegistryClient>(args.client_options());
     auto result = operations::capture(client.get(), request);

@@ -12,11 +12,6 @@
 namespace digestflow::operations {
 namespace {
 
-std::string env(const char* name) {
-    const char* value = std::getenv(name);
-    return value ? value : "";
-}
-
 [[noreturn]] void refuse_image_id(const Reference& image, const Digest& digest) {
     throw_usage(digest.str() + " is the image ID (the config blob) of " + image.repository() +
                 ", not its manifest digest: registries address images by the digest of the manifest, which "
@@ -104,18 +99,6 @@ void check_platform_digests(const CapturedDigest& given, const Reference& image,
 }
 
 }  // namespace
-
-nlohmann::ordered_json build_facts_from_environment() {
-    nlohmann::ordered_json facts = nlohmann::ordered_json::object();
-    std::string commit = !env("GITHUB_SHA").empty() ? env("GITHUB_SHA") : env("CI_COMMIT_SHA");
-    if (!commit.empty()) facts["commit"] = commit;
-    if (!env("GITHUB_RUN_ID").empty())
-        facts["pipeline"] = env("GITHUB_SERVER_URL") + "/" + env("GITHUB_REPOSITORY") + "/actions/runs/" +
-                            env("GITHUB_RUN_ID");
-    else if (!env("CI_PIPELINE_URL").empty())
-        facts["pipeline"] = env("CI_PIPELINE_URL");
-    return facts;
-}
 
 CaptureResult capture(registry::RegistryClient* client, const CaptureRequest& request) {
     const Reference& image = request.image;

@@ -35,7 +35,4 @@ CaptureResult capture(registry::RegistryClient* client, const CaptureRequest& re
 // (Error(Usage)) unless `force`. Never silently replaces the record of another image, nor wipes history.
 Artifact artifact_to_write(const std::string& path, const Artifact& fresh, bool force);
 
-// Build facts the CI platform exposes (commit, pipeline URL), from GitHub Actions or GitLab CI variables.
-nlohmann::ordered_json build_facts_from_environment();
-
 }  // namespace digestflow::operations
