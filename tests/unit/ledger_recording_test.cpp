@@ -310,6 +310,23 @@ INSTANTIATE_TEST_SUITE_P(
         RollbackMarkCase{"a_capture_only", {}, "production", ""}),
     label_of<RollbackMarkCase>);
 
+// BUG: rolled_back_from reads the history step's "environment" and "from" with nlohmann's value(), which throws
+// nlohmann::json::type_error when they are not strings; Artifact::validate does not check them, so a hand-edited
+// artifact makes record fail with "unexpected failure" (exit 3) instead of a Usage error or a forward deployment.
+TEST(LedgerRecordingMalformedHistory, ANonStringRollbackStepIsNotAnUnexpectedFailure) {
+    Json step = rollback_step("production", C);
+    step["environment"] = 5;
+    Artifact artifact = Artifact::from_json(artifact_for(A, step).json(), "hand-edited.json");
+    try {
+        Entry entry = deployment_entry(artifact, "production", k_context);
+        EXPECT_EQ(entry.rollback_of, "");
+    } catch (const Error& e) {
+        EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(ErrorKind::Usage)) << e.what();
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "not a digestflow::Error: " << e.what();
+    }
+}
+
 struct DescribeCase {
     std::string label;
     Entry entry;
