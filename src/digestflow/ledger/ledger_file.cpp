@@ -244,6 +244,22 @@ void for_each_line(std::string_view complete, const std::function<void(std::size
     }
 }
 
+std::size_t find_line_backward(std::string_view complete, const std::function<bool(std::string_view)>& stop_here) {
+    std::size_t end = complete.size();
+    while (end > 0) {
+        std::size_t previous_newline = end >= 2 ? complete.rfind('\n', end - 2) : std::string_view::npos;
+        std::size_t start = previous_newline == std::string_view::npos ? 0 : previous_newline + 1;
+        if (stop_here(complete.substr(start, end - start))) {
+            std::size_t number = 1;
+            for (const char* p = complete.data(); (p = static_cast<const char*>(std::memchr(p, '\n', start - (p - complete.data())))); ++p)
+                ++number;
+            return number;
+        }
+        end = start;
+    }
+    return 0;
+}
+
 std::optional<std::string> repair_torn_tail(const std::string& path) {
     FileHandle file(path, O_RDWR);
     file.lock(LOCK_EX);
