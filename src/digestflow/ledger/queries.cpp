@@ -157,6 +157,11 @@ RollbackTarget rollback_target(const LedgerView& ledger, const std::string& envi
 }
 
 bool is_deploy_to(std::string_view line, const std::string& environment) {
+    // Lines are written in one compact form: a line without these exact bytes is no deploy to `environment`
+    // (environment names need no escaping), and only the few with them are scanned.
+    if (line.find("\"kind\":\"deploy\"") == std::string_view::npos ||
+        line.find("\"environment\":\"" + environment + "\"") == std::string_view::npos)
+        return false;
     ScannedLine scanned;
     if (scan_object_line(line, scanned)) return false;
     auto kind = scanned.find("kind");
