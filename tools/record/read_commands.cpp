@@ -2,7 +2,9 @@
 #include "commands.hpp"
 #include "ledger_flags.hpp"
 
+#include "digestflow/artifact.hpp"
 #include "digestflow/cli/exit_codes.hpp"
+#include "digestflow/digest.hpp"
 #include "digestflow/error.hpp"
 #include "digestflow/ledger/chain_check.hpp"
 #include "digestflow/ledger/queries.hpp"
@@ -10,6 +12,7 @@
 #include "digestflow/ledger/timestamp.hpp"
 #include "digestflow/quote.hpp"
 
+#include <filesystem>
 #include <iostream>
 
 namespace digestflow::record_tool {
@@ -49,11 +52,7 @@ const cli::ToolSpec history_spec{
     "  record history --ledger deployments.jsonl --environment production --since 2026-03-01T00:00:00Z\n"
     "  record history --ledger deployments.jsonl --environment production --at 2026-03-03T12:00:00Z\n"};
 
-cli::ToolResult running_at(const cli::ParsedArgs& args, const ledger::LedgerView& view, cli::ToolResult tool) {
-    if (args.has("since") || args.has("until") || args.has("digest"))
-        throw_usage("--at gives one instant: use it without --since, --until and --digest");
-    const std::string env = environment(args);
-    const std::int64_t at = ledger::parse_time_flag("--at", *args.value("at"));
+cli::ToolResult running_at(const ledger::LedgerView& view, const std::string& env, std::int64_t at, cli::ToolResult tool) {
     auto running = ledger::running_at(view, env, at);
     tool.json["environment"] = env;
     tool.json["at"] = ledger::format_rfc3339(at);
@@ -75,14 +74,22 @@ cli::ToolResult running_at(const cli::ParsedArgs& args, const ledger::LedgerView
 }
 
 cli::ToolResult history(const cli::ParsedArgs& args) {
+    // Every flag is checked before the ledger is read.
+    ledger::HistoryQuery query{environment(args, true), digest_flag(args, "digest"), std::nullopt, std::nullopt};
+    if (auto since = args.value("since")) query.since = ledger::parse_time_flag("--since", *since);
+    if (auto until = args.value("until")) query.until = ledger::parse_time_flag("--until", *until);
+    std::optional<std::int64_t> at;
+    if (auto text = args.value("at")) {
+        if (args.has("since") || args.has("until") || args.has("digest"))
+            throw_usage("--at gives one instant: use it without --since, --until and --digest");
+        if (query.environment.empty()) throw_usage("--at needs --environment: what was running where");
+        at = ledger::parse_time_flag("--at", *text);
+    }
     ledger::LedgerView view(ledger_path(args));
     cli::ToolResult tool;
     tool.json["ledger"] = view.path();
     report_torn(view, tool);
-    if (args.has("at")) return running_at(args, view, std::move(tool));
-    ledger::HistoryQuery query{environment(args, true), digest_flag(args, "digest"), std::nullopt, std::nullopt};
-    if (auto since = args.value("since")) query.since = ledger::parse_time_flag("--since", *since);
-    if (auto until = args.value("until")) query.until = ledger::parse_time_flag("--until", *until);
+    if (at) return running_at(view, query.environment, *at, std::move(tool));
     auto found = ledger::history(view, query);
     tool.json["entries"] = nlohmann::ordered_json::array();
     for (const auto& record : found) {
@@ -100,14 +107,45 @@ const cli::ToolSpec verify_spec{
     "value, holds that follow from the hold and release lines, no deployment into a held environment, no torn\n"
     "tail. With --verify-key every line must carry a signature one of the keys verifies. Exit 1 names the first\n"
     "bad line and why.",
-    {ledger_flag, {"verify-key", "PUB", "an Ed25519 public key (PEM) whose signatures are accepted", true}},
-    "  record verify --ledger deployments.jsonl --verify-key release-bot.pub\n"};
+    {ledger_flag, {"verify-key", "PUB", "an Ed25519 public key (PEM) whose signatures are accepted", true},
+     {"entry", "HASH", "an entry hash kept elsewhere (an artifact's record step) that must be in the chain", true},
+     {"artifact-entries", "", "also require the record entries --artifact's history names for this ledger"}},
+    "  record verify --ledger deployments.jsonl --verify-key release-bot.pub\n"
+    "  record verify --ledger deployments.jsonl --artifact image-digest.json --artifact-entries\n"};
+
+// The artifact keeps the ledger path as record was given it; compared here as absolute, normalised paths.
+bool same_file_name(const std::string& recorded, const std::string& given) {
+    std::error_code ignored;
+    return !recorded.empty() &&
+           std::filesystem::weakly_canonical(recorded, ignored) == std::filesystem::weakly_canonical(given, ignored);
+}
+
+// --entry values, plus the artifact's record entries for this ledger with --artifact-entries.
+std::vector<std::string> anchors(const cli::ParsedArgs& args, const std::string& ledger) {
+    std::vector<std::string> hashes;
+    for (const auto& hash : args.values("entry")) {
+        if (auto problem = Digest::validation_error(hash))
+            throw_usage("--entry " + quote(hash) + ": " + *problem + "; give the entry's sha256:<hex>");
+        hashes.push_back(hash);
+    }
+    if (!args.has("artifact-entries")) return hashes;
+    Artifact artifact = Artifact::load(args.artifact_path());
+    for (const auto& step : artifact.json().value("history", nlohmann::ordered_json::array()))
+        if (step.is_object() && step.value("step", "") == "record" && same_file_name(step.value("ledger", ""), ledger) &&
+            Digest::is_valid(step.value("entry", "")))
+            hashes.push_back(step.value("entry", ""));
+    if (hashes.empty())
+        throw_usage("--artifact-entries: " + args.artifact_path() + " has no record step for ledger " + quote(ledger) +
+                    " (the ledger path must be the one it was recorded with)");
+    return hashes;
+}
 
 cli::ToolResult verify(const cli::ParsedArgs& args) {
     std::vector<ledger::VerifyKey> keys;
     for (const auto& path : args.values("verify-key")) keys.push_back(ledger::VerifyKey::load(path));
+    auto wanted = anchors(args, ledger_path(args));
     ledger::LedgerView view(ledger_path(args));
-    ledger::ChainReport report = ledger::check_chain(view, keys);
+    ledger::ChainReport report = ledger::check_chain(view, keys, wanted);
     cli::ToolResult tool;
     tool.json = {{"ledger", view.path()}, {"lines", report.lines}, {"head", report.head},
                  {"signedLines", report.signed_lines}, {"checkedSignatures", report.checked_signatures}};
@@ -119,6 +157,7 @@ cli::ToolResult verify(const cli::ParsedArgs& args) {
     }
     tool.json["problem"] = nullptr;
     tool.text = view.path() + ": " + std::to_string(report.lines) + " entries, one chain, head " + report.head;
+    if (!wanted.empty()) tool.text += "; " + std::to_string(wanted.size()) + " given entr" + (wanted.size() == 1 ? "y" : "ies") + " in it";
     if (!keys.empty()) tool.text += "; every entry signed by a given key";
     else if (report.signed_lines) tool.text += "; " + std::to_string(report.signed_lines) + " signed entries not checked (give --verify-key)";
     return tool;

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 namespace digestflow::ledger {
 namespace {
 
@@ -129,19 +131,27 @@ private:
 
 }  // namespace
 
-ChainReport check_chain(const LedgerView& ledger, const std::vector<VerifyKey>& keys) {
+ChainReport check_chain(const LedgerView& ledger, const std::vector<VerifyKey>& keys,
+                        const std::vector<std::string>& anchors) {
     ChainReport report;
     ChainChecker checker(ledger.complete(), keys);
+    std::set<std::string> missing(anchors.begin(), anchors.end());
     for_each_line(ledger.complete(), [&](std::size_t number, std::string_view line) {
         if (report.problem) return;
         report.lines = number;
+        // The hash of each line is the next line's expected prev: an anchor is found as it goes by.
         if (auto why = checker.check(number, line)) report.problem = ChainProblem{number, *why};
+        else if (!missing.empty()) missing.erase(checker.head());
     });
     report.head = checker.head();
     report.signed_lines = checker.signed_lines();
     report.checked_signatures = checker.checked_signatures();
     if (!report.problem && ledger.torn())
         report.problem = ChainProblem{report.lines + 1, "torn: " + ledger.torn_report()};
+    if (!report.problem && !missing.empty())
+        report.problem = ChainProblem{report.lines, "entry " + *missing.begin() +
+                                                         " is not in the ledger: lines were rewritten or cut off, or "
+                                                         "it was recorded in another ledger"};
     return report;
 }
 
