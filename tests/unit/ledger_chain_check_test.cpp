@@ -288,5 +288,47 @@ TEST(LedgerChainCheck, OnlyTheFirstProblemIsReported) {
     EXPECT_EQ(report.lines, 3u) << "reading stops at the first problem";
 }
 
+ChainReport check_text_with_anchors(const std::string& content, const std::vector<std::string>& anchors) {
+    TempDir dir;
+    const std::string path = dir.file("ledger.jsonl");
+    write_bytes(path, content);
+    LedgerView view(path);
+    return check_chain(view, {}, anchors);
+}
+
+TEST(LedgerChainCheckAnchors, AnchorsThatAreLinesOfTheLedgerVerify) {
+    const Lines lines = chain_lines(base_entries());
+    ChainReport report = check_text_with_anchors(joined(lines), {line_hash(lines[0]), line_hash(lines[4]), line_hash(lines[6])});
+    EXPECT_FALSE(report.problem.has_value()) << report.problem->line << ": " << report.problem->why;
+}
+
+// The chain cannot see its last lines cut off or the last line edited; an anchor kept elsewhere can.
+TEST(LedgerChainCheckAnchors, ALedgerCutShortMissesItsAnchor) {
+    const Lines lines = chain_lines(base_entries());
+    ChainReport report = check_text_with_anchors(joined(Lines(lines.begin(), lines.end() - 1)), {line_hash(lines[6])});
+    ASSERT_TRUE(report.problem.has_value());
+    EXPECT_EQ(report.problem->line, 6u);
+    EXPECT_TRUE(contains(report.problem->why, "entry " + line_hash(lines[6]) + " is not in the ledger")) << report.problem->why;
+}
+
+TEST(LedgerChainCheckAnchors, AnEditedLastLineMissesItsAnchor) {
+    Lines lines = chain_lines(base_entries());
+    const std::string anchor = line_hash(lines[6]);
+    lines[6] = one_byte_changed(lines[6]);
+    ChainReport plain = check_text_with_anchors(joined(lines), {});
+    EXPECT_FALSE(plain.problem.has_value()) << "the chain alone cannot see it";
+    ChainReport anchored = check_text_with_anchors(joined(lines), {anchor});
+    ASSERT_TRUE(anchored.problem.has_value());
+    EXPECT_EQ(anchored.problem->line, 7u);
+}
+
+TEST(LedgerChainCheckAnchors, AnEarlierProblemIsReportedFirst) {
+    Lines lines = chain_lines(base_entries());
+    lines[1] = one_byte_changed(lines[1]);
+    ChainReport report = check_text_with_anchors(joined(lines), {digest_named("elsewhere")});
+    ASSERT_TRUE(report.problem.has_value());
+    EXPECT_EQ(report.problem->line, 3u);
+}
+
 }  // namespace
 }  // namespace digestflow::ledger

@@ -391,5 +391,92 @@ TEST_F(LedgerFile, FindLastReadsLinesLongerThanItsReadChunk) {
     EXPECT_EQ(seen[0].prev, written[2].hash);
 }
 
+// The backward search reads in 256 KiB chunks: lines crossing chunk edges, and a match far behind the tip.
+TEST_F(LedgerFile, FindLastSearchesBackThroughSeveralChunks) {
+    std::vector<Appended> written;
+    for (int i = 0; i < 40; ++i) {
+        written.push_back(append_line(m_path, [&](const Tip& tip) {
+            Entry entry = deploy(i == 0 ? "staging" : "production", digest_named(std::to_string(i)), "2026-12-02T05:43:32Z");
+            entry.prev = tip.prev;
+            entry.tag = std::string(static_cast<std::size_t>(9000 + 977 * (i % 13)), 'a' + static_cast<char>(i % 26));
+            return serialize_line(entry);
+        }));
+    }
+    ASSERT_GT(fs::file_size(m_path), 2u * 256 * 1024);
+    std::optional<std::string> staging, tenth;
+    std::size_t offered = 0;
+    append_line(m_path, [&](const Tip& tip) {
+        staging = tip.find_last([&](std::string_view line) {
+            ++offered;
+            return line.find("\"staging\"") != std::string_view::npos;
+        });
+        tenth = tip.find_last([&](std::string_view line) { return line == written[10].line; });
+        return deploy_on_tip("production", "last")(tip);
+    });
+    EXPECT_EQ(staging, written[0].line);
+    EXPECT_EQ(tenth, written[10].line);
+    EXPECT_EQ(offered, written.size()) << "each line offered once, whole";
+}
+
+TEST_F(LedgerFile, AppendIntoAMissingFolderNamesTheFolder) {
+    const std::string path = m_dir.file("no-such-folder/ledger.jsonl");
+    std::string message = error_of(ErrorKind::Usage, [&] { append_line(path, deploy_on_tip("production", "A")); });
+    EXPECT_TRUE(contains(message, "folder does not exist")) << message;
+    EXPECT_FALSE(fs::exists(m_dir.file("no-such-folder")));
+}
+
+struct NotALedgerCase {
+    std::string label;
+    std::string content;
+};
+
+class LedgerFileRepairNotALedger : public ::testing::TestWithParam<NotALedgerCase> {};
+
+TEST_P(LedgerFileRepairNotALedger, IsLeftAlone) {
+    TempDir dir;
+    const std::string path = dir.file("notes.txt");
+    write_bytes(path, GetParam().content);
+    error_of(ErrorKind::Usage, [&] { repair_torn_tail(path); });
+    EXPECT_EQ(read_bytes(path), GetParam().content);
+    EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"notes.txt"}) << "no .torn file either";
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, LedgerFileRepairNotALedger,
+                         ::testing::Values(NotALedgerCase{"text_without_newline", "some notes"},
+                                           NotALedgerCase{"text_lines_then_a_partial_one", "line one\nline two\npart"},
+                                           NotALedgerCase{"json_object_without_v", "{\"name\":\"app\""}),
+                         label_of<NotALedgerCase>);
+
+struct BackwardCase {
+    std::string label;
+    std::string complete;
+    std::string stop_at;  // the line (with its newline) to stop at
+    std::size_t number;
+};
+
+class LedgerFileFindLineBackward : public ::testing::TestWithParam<BackwardCase> {};
+
+TEST_P(LedgerFileFindLineBackward, ReturnsTheNumberOfTheNewestLineItStopsAt) {
+    std::vector<std::string> offered;
+    std::size_t number = find_line_backward(GetParam().complete, [&](std::string_view line) {
+        offered.emplace_back(line);
+        return line == GetParam().stop_at;
+    });
+    EXPECT_EQ(number, GetParam().number);
+    if (number == 0) {
+        const auto lines = std::count(GetParam().complete.begin(), GetParam().complete.end(), '\n');
+        EXPECT_EQ(offered.size(), static_cast<std::size_t>(lines)) << "every line offered when none stops it";
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, LedgerFileFindLineBackward,
+                         ::testing::Values(BackwardCase{"last_line", "a\nb\nc\n", "c\n", 3},
+                                           BackwardCase{"first_line", "a\nb\nc\n", "a\n", 1},
+                                           BackwardCase{"the_newest_of_two", "x\nb\nx\nc\n", "x\n", 3},
+                                           BackwardCase{"an_empty_line", "a\n\nc\n", "\n", 2},
+                                           BackwardCase{"none", "a\nb\n", "z\n", 0},
+                                           BackwardCase{"empty_ledger", "", "a\n", 0}),
+                         label_of<BackwardCase>);
+
 }  // namespace
 }  // namespace digestflow::ledger

@@ -201,6 +201,31 @@ INSTANTIATE_TEST_SUITE_P(
                       RunningCase{"an_environment_never_deployed", "qa", std::nullopt, {}, {}}),
     label_of<RunningCase>);
 
+// running_at reads from the end: a line that is not a ledger line, met on the way back to the answer, is still
+// named by its number.
+TEST(LedgerQueriesRunningAt, ALineThatIsNotALedgerLineIsNamedByItsNumber) {
+    std::vector<std::string> lines = chain_lines(running_entries());
+    lines.insert(lines.begin() + 5, "{\"note\":\"hand-written\"}\n");
+    Ledger ledger(joined(lines));
+    std::string message = error_of(ErrorKind::Usage, [&] { running_at(ledger.view(), "production", seconds("10:06:00")); });
+    EXPECT_TRUE(contains(message, "line 6:")) << message;
+}
+
+TEST(LedgerQueriesRunningAt, ReadingFromTheEndGivesTheRightLineNumbers) {
+    std::vector<Entry> entries;
+    for (int i = 0; i < 50; ++i)
+        entries.push_back(deploy(i % 3 == 0 ? "production" : "staging", digest_named(std::to_string(i)),
+                                 format_rfc3339(seconds("10:00:00") + i * 60)));
+    Ledger ledger(entries);
+    for (int i = 0; i < 50; ++i) {
+        const int expected = i - i % 3;  // the last production line at or before line i + 1
+        std::optional<RunningAt> found = running_at(ledger.view(), "production", seconds("10:00:00") + i * 60 + 30);
+        ASSERT_TRUE(found.has_value()) << i;
+        EXPECT_EQ(found->deployment.line, static_cast<std::size_t>(expected + 1)) << i;
+        EXPECT_EQ(found->deployment.text, ledger.lines()[static_cast<std::size_t>(expected)]) << i;
+    }
+}
+
 TEST(LedgerQueriesRunningAt, AHoldNowIsReported) {
     Ledger ledger({deploy("production", A, at("10:00:00")), hold("production", A, at("10:01:00")),
                    deploy("staging", B, at("10:02:00"))});
@@ -331,8 +356,11 @@ INSTANTIATE_TEST_SUITE_P(
                       DeployToCase{"a_hold_there", hold("production", A, at("10:00:00")), "production", false},
                       DeployToCase{"an_incident_there", incident("production", A, at("10:00:00")), "production", false},
                       DeployToCase{"a_rollback_there", rollback("production", A, B, at("10:00:00")), "production", true},
-                      DeployToCase{"an_escaped_environment_name", deploy("prod\"uction", A, at("10:00:00")),
-                                   "prod\"uction", true}),
+                      // The record tool allows letters, digits and . _ - / : in environment names.
+                      DeployToCase{"every_allowed_character", deploy("eu-west.1/prod_blue:2", A, at("10:00:00")),
+                                   "eu-west.1/prod_blue:2", true},
+                      DeployToCase{"a_longer_name_is_not_the_environment", deploy("production-eu", A, at("10:00:00")),
+                                   "production", false}),
     label_of<DeployToCase>);
 
 TEST(LedgerQueriesIsDeployTo, ALineThatIsNotJsonIsNot) {
