@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -127,7 +128,12 @@ SigningKey::SigningKey(SigningKey&&) noexcept = default;
 SigningKey& SigningKey::operator=(SigningKey&&) noexcept = default;
 
 SigningKey SigningKey::load(const std::string& path) {
-    const std::string text = read_text_file(path, "", max_key_file_bytes);
+    std::string text = read_text_file(path, "", max_key_file_bytes);
+    // The file's bytes are the private key: they do not stay behind in freed memory.
+    struct Wipe {
+        std::string& bytes;
+        ~Wipe() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
+    } wipe{text};
     bool asked = false;
     auto bio = memory_bio(text);
     Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, refuse_passphrase, &asked));
