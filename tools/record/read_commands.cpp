@@ -49,11 +49,7 @@ const cli::ToolSpec history_spec{
     "  record history --ledger deployments.jsonl --environment production --since 2026-03-01T00:00:00Z\n"
     "  record history --ledger deployments.jsonl --environment production --at 2026-03-03T12:00:00Z\n"};
 
-cli::ToolResult running_at(const cli::ParsedArgs& args, const ledger::LedgerView& view, cli::ToolResult tool) {
-    if (args.has("since") || args.has("until") || args.has("digest"))
-        throw_usage("--at gives one instant: use it without --since, --until and --digest");
-    const std::string env = environment(args);
-    const std::int64_t at = ledger::parse_time_flag("--at", *args.value("at"));
+cli::ToolResult running_at(const ledger::LedgerView& view, const std::string& env, std::int64_t at, cli::ToolResult tool) {
     auto running = ledger::running_at(view, env, at);
     tool.json["environment"] = env;
     tool.json["at"] = ledger::format_rfc3339(at);
@@ -75,14 +71,22 @@ cli::ToolResult running_at(const cli::ParsedArgs& args, const ledger::LedgerView
 }
 
 cli::ToolResult history(const cli::ParsedArgs& args) {
+    // Every flag is checked before the ledger is read.
+    ledger::HistoryQuery query{environment(args, true), digest_flag(args, "digest"), std::nullopt, std::nullopt};
+    if (auto since = args.value("since")) query.since = ledger::parse_time_flag("--since", *since);
+    if (auto until = args.value("until")) query.until = ledger::parse_time_flag("--until", *until);
+    std::optional<std::int64_t> at;
+    if (auto text = args.value("at")) {
+        if (args.has("since") || args.has("until") || args.has("digest"))
+            throw_usage("--at gives one instant: use it without --since, --until and --digest");
+        if (query.environment.empty()) throw_usage("--at needs --environment: what was running where");
+        at = ledger::parse_time_flag("--at", *text);
+    }
     ledger::LedgerView view(ledger_path(args));
     cli::ToolResult tool;
     tool.json["ledger"] = view.path();
     report_torn(view, tool);
-    if (args.has("at")) return running_at(args, view, std::move(tool));
-    ledger::HistoryQuery query{environment(args, true), digest_flag(args, "digest"), std::nullopt, std::nullopt};
-    if (auto since = args.value("since")) query.since = ledger::parse_time_flag("--since", *since);
-    if (auto until = args.value("until")) query.until = ledger::parse_time_flag("--until", *until);
+    if (at) return running_at(view, query.environment, *at, std::move(tool));
     auto found = ledger::history(view, query);
     tool.json["entries"] = nlohmann::ordered_json::array();
     for (const auto& record : found) {
