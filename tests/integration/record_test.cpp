@@ -212,14 +212,33 @@ TEST_F(Record, VerifyNamesTheLineWhereAnEditedDeletedOrSwappedLineBreaksTheChain
         write_lines(ledger, c.tamper(good));
         auto verify = record({"verify"});
         if (c.expected.empty()) {
-            // Only an anchor outside the file (a head kept elsewhere, or signatures) catches an edited last line.
+            // Only an anchor outside the file (an entry hash kept elsewhere, or signatures) catches an edited
+            // last line.
             EXPECT_EQ(verify.exit_code, 0) << c.name << ": " << verify.describe();
-            EXPECT_NE(json_output(record({"verify", "--json"}))["head"], sha256sum(good[4] + "\n")) << c.name;
+            auto anchored = record({"verify", "--entry", sha256sum(good[4] + "\n")});
+            EXPECT_EQ(anchored.exit_code, 1) << c.name << ": " << anchored.describe();
+            EXPECT_TRUE(contains(anchored.stdout_text, "is not in the ledger")) << anchored.describe();
             continue;
         }
         EXPECT_EQ(verify.exit_code, 1) << c.name << ": " << verify.describe();
         EXPECT_TRUE(contains(verify.stdout_text, c.expected)) << c.name << ": " << verify.describe();
     }
+}
+
+TEST_F(Record, VerifyWithTheArtifactsEntriesCatchesALedgerCutShort) {
+    auto a = offline_artifact("a");
+    auto b = offline_artifact("b");
+    deploy(a);
+    deploy(b);
+    auto whole = record({"verify", "--artifact", b, "--artifact-entries"});
+    EXPECT_EQ(whole.exit_code, 0) << whole.describe();
+    auto lines = lines_of(ledger);
+    lines.pop_back();
+    write_lines(ledger, lines);
+    EXPECT_EQ(record({"verify"}).exit_code, 0) << "a cut chain is still a chain";
+    auto cut = record({"verify", "--artifact", b, "--artifact-entries"});
+    EXPECT_EQ(cut.exit_code, 1) << cut.describe();
+    EXPECT_TRUE(contains(cut.stdout_text, "is not in the ledger")) << cut.describe();
 }
 
 TEST_F(Record, HistoryAtAnswersOnTheBoundaries) {

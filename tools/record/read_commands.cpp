@@ -3,7 +3,9 @@
 #include "ledger_flags.hpp"
 #include "registry_commands.hpp"
 
+#include "digestflow/artifact.hpp"
 #include "digestflow/cli/exit_codes.hpp"
+#include "digestflow/digest.hpp"
 #include "digestflow/error.hpp"
 #include "digestflow/ledger/chain_check.hpp"
 #include "digestflow/ledger/queries.hpp"
@@ -11,6 +13,7 @@
 #include "digestflow/ledger/timestamp.hpp"
 #include "digestflow/quote.hpp"
 
+#include <filesystem>
 #include <iostream>
 
 namespace digestflow::record_tool {
@@ -109,14 +112,45 @@ const cli::ToolSpec verify_spec{
     "value, holds that follow from the hold and release lines, no deployment into a held environment, no torn\n"
     "tail. With --verify-key every line must carry a signature one of the keys verifies. Exit 1 names the first\n"
     "bad line and why.",
-    {ledger_flag, {"verify-key", "PUB", "an Ed25519 public key (PEM) whose signatures are accepted", true}},
-    "  record verify --ledger deployments.jsonl --verify-key release-bot.pub\n"};
+    {ledger_flag, {"verify-key", "PUB", "an Ed25519 public key (PEM) whose signatures are accepted", true},
+     {"entry", "HASH", "an entry hash kept elsewhere (an artifact's record step) that must be in the chain", true},
+     {"artifact-entries", "", "also require the record entries --artifact's history names for this ledger"}},
+    "  record verify --ledger deployments.jsonl --verify-key release-bot.pub\n"
+    "  record verify --ledger deployments.jsonl --artifact image-digest.json --artifact-entries\n"};
+
+// The artifact keeps the ledger path as record was given it; compared here as absolute, normalised paths.
+bool same_file_name(const std::string& recorded, const std::string& given) {
+    std::error_code ignored;
+    return !recorded.empty() &&
+           std::filesystem::weakly_canonical(recorded, ignored) == std::filesystem::weakly_canonical(given, ignored);
+}
+
+// --entry values, plus the artifact's record entries for this ledger with --artifact-entries.
+std::vector<std::string> anchors(const cli::ParsedArgs& args, const std::string& ledger) {
+    std::vector<std::string> hashes;
+    for (const auto& hash : args.values("entry")) {
+        if (auto problem = Digest::validation_error(hash))
+            throw_usage("--entry " + quote(hash) + ": " + *problem + "; give the entry's sha256:<hex>");
+        hashes.push_back(hash);
+    }
+    if (!args.has("artifact-entries")) return hashes;
+    Artifact artifact = Artifact::load(args.artifact_path());
+    for (const auto& step : artifact.json().value("history", nlohmann::ordered_json::array()))
+        if (step.is_object() && step.value("step", "") == "record" && same_file_name(step.value("ledger", ""), ledger) &&
+            Digest::is_valid(step.value("entry", "")))
+            hashes.push_back(step.value("entry", ""));
+    if (hashes.empty())
+        throw_usage("--artifact-entries: " + args.artifact_path() + " has no record step for ledger " + quote(ledger) +
+                    " (the ledger path must be the one it was recorded with)");
+    return hashes;
+}
 
 cli::ToolResult verify(const cli::ParsedArgs& args) {
     std::vector<ledger::VerifyKey> keys;
     for (const auto& path : args.values("verify-key")) keys.push_back(ledger::VerifyKey::load(path));
+    auto wanted = anchors(args, ledger_path(args));
     ledger::LedgerView view(ledger_path(args));
-    ledger::ChainReport report = ledger::check_chain(view, keys);
+    ledger::ChainReport report = ledger::check_chain(view, keys, wanted);
     cli::ToolResult tool;
     tool.json = {{"ledger", view.path()}, {"lines", report.lines}, {"head", report.head},
                  {"signedLines", report.signed_lines}, {"checkedSignatures", report.checked_signatures}};
@@ -128,6 +162,7 @@ cli::ToolResult verify(const cli::ParsedArgs& args) {
     }
     tool.json["problem"] = nullptr;
     tool.text = view.path() + ": " + std::to_string(report.lines) + " entries, one chain, head " + report.head;
+    if (!wanted.empty()) tool.text += "; " + std::to_string(wanted.size()) + " given entr" + (wanted.size() == 1 ? "y" : "ies") + " in it";
     if (!keys.empty()) tool.text += "; every entry signed by a given key";
     else if (report.signed_lines) tool.text += "; " + std::to_string(report.signed_lines) + " signed entries not checked (give --verify-key)";
     return tool;

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 namespace digestflow::ledger {
 namespace {
 
@@ -16,6 +18,13 @@ std::string holds_text(const Holds& holds) {
     nlohmann::ordered_json object = nlohmann::ordered_json::object();
     for (const auto& [environment, hold] : holds) object[environment] = {{"digest", hold.digest}, {"at", hold.at}};
     return object.dump();
+}
+
+// Digest::is_valid, with a fast path for the one form lines carry (sha256, lowercase hex).
+bool is_digest(std::string_view text) {
+    if (text.size() == 71 && text.substr(0, 7) == "sha256:")
+        return text.find_first_not_of("0123456789abcdef", 7) == std::string_view::npos;
+    return Digest::is_valid(text);
 }
 
 std::string short_digest(std::string_view digest) {
@@ -45,7 +54,7 @@ public:
         std::string digest;
         if (*kind != EntryKind::Release) {
             auto value = plain(m_scanned.find("digest"));
-            if (!value || !Digest::is_valid(*value)) return std::string("\"digest\" is missing or not a digest");
+            if (!value || !is_digest(*value)) return std::string("\"digest\" is missing or not a digest");
             auto repository = text(m_scanned.find("repository"));
             if (!repository || repository->empty()) return std::string("no \"repository\"");
             digest = std::string(*value);
@@ -71,7 +80,7 @@ public:
             return expected.empty() ? "\"holds\" names holds that no hold line before it put in force"
                                     : "\"holds\" does not match the holds in force (" + expected + ")";
 
-        if (auto problem = check_signature(line)) return problem;
+        if (auto problem = check_signature(line, m_scanned.members.back().key == "sig")) return problem;
         m_previous_start = static_cast<std::size_t>(line.data() - m_complete.data());
         m_expected_prev = line_hash(line);
         return std::nullopt;
@@ -105,8 +114,7 @@ private:
                " was changed, or lines were removed or moved before this one";
     }
 
-    std::optional<std::string> check_signature(std::string_view line) {
-        const bool is_signed = has_signature(line);
+    std::optional<std::string> check_signature(std::string_view line, bool is_signed) {
         m_signed += is_signed;
         if (m_keys.empty()) return std::nullopt;
         SignatureCheck check = check_line_signature(line, m_keys);
@@ -129,19 +137,27 @@ private:
 
 }  // namespace
 
-ChainReport check_chain(const LedgerView& ledger, const std::vector<VerifyKey>& keys) {
+ChainReport check_chain(const LedgerView& ledger, const std::vector<VerifyKey>& keys,
+                        const std::vector<std::string>& anchors) {
     ChainReport report;
     ChainChecker checker(ledger.complete(), keys);
+    std::set<std::string> missing(anchors.begin(), anchors.end());
     for_each_line(ledger.complete(), [&](std::size_t number, std::string_view line) {
         if (report.problem) return;
         report.lines = number;
+        // The hash of each line is the next line's expected prev: an anchor is found as it goes by.
         if (auto why = checker.check(number, line)) report.problem = ChainProblem{number, *why};
+        else if (!missing.empty()) missing.erase(checker.head());
     });
     report.head = checker.head();
     report.signed_lines = checker.signed_lines();
     report.checked_signatures = checker.checked_signatures();
     if (!report.problem && ledger.torn())
         report.problem = ChainProblem{report.lines + 1, "torn: " + ledger.torn_report()};
+    if (!report.problem && !missing.empty())
+        report.problem = ChainProblem{report.lines, "entry " + *missing.begin() +
+                                                         " is not in the ledger: lines were rewritten or cut off, or "
+                                                         "it was recorded in another ledger"};
     return report;
 }
 

@@ -28,7 +28,10 @@ struct ChainReport {
 };
 
 // With `keys` empty signatures are counted, not checked; with keys every line must carry a signature that one
-// of them verifies. A torn tail is a problem (verify does not pass a ledger a writer died in).
-ChainReport check_chain(const LedgerView& ledger, const std::vector<VerifyKey>& keys);
+// of them verifies. Each of `anchors` (entry hashes kept elsewhere, e.g. an artifact's record entry) must be
+// the hash of a line: a chain alone cannot see its last lines rewritten or cut off. A torn tail is a problem
+// (verify does not pass a ledger a writer died in).
+ChainReport check_chain(const LedgerView& ledger, const std::vector<VerifyKey>& keys,
+                        const std::vector<std::string>& anchors = {});
 
 }  // namespace digestflow::ledger

@@ -30,6 +30,8 @@ public:
         // O_NONBLOCK: opening a FIFO must not wait; a non-regular file is refused just below.
         m_fd = ::open(path.c_str(), flags | O_CLOEXEC | O_NONBLOCK, 0644);
         if (m_fd < 0) {
+            if (errno == ENOENT && (flags & O_CREAT))
+                throw_usage("ledger " + quote(path) + ": its folder does not exist; create it or fix the path");
             if (errno == ENOENT)
                 throw_usage("no ledger at " + quote(path) +
                             ": record a deployment there first (record --ledger PATH ...) or fix the path");
@@ -116,14 +118,33 @@ Tip read_tip(const FileHandle& file, const std::string& path, std::uint64_t size
     return tip;
 }
 
-// The newest complete line before `end` for which `wanted` holds.
+// The newest complete line before `end` for which `wanted` holds, reading backwards in large chunks.
 std::optional<std::string> find_last_line(const FileHandle& file, std::uint64_t end,
                                           const std::function<bool(std::string_view)>& wanted) {
+    constexpr std::size_t read_bytes = 256 * 1024;
+    std::string buffer;          // the bytes [buffer_start, end) of the file
+    std::uint64_t buffer_start = end;
+    std::size_t line_end = 0;    // offset in buffer just past the line being looked at
     while (end > 0) {
-        std::uint64_t start = start_of_line_ending_at(file, end - 1);
-        std::string line = read_range(file, start, end);
-        if (wanted(line)) return line;
-        end = start;
+        // Lines in the buffer from the back; a line reaching the buffer's front may start before it.
+        std::size_t search_to = line_end >= 2 ? line_end - 2 : 0;
+        std::size_t newline = line_end >= 2 ? buffer.rfind('\n', search_to) : std::string::npos;
+        if (newline == std::string::npos && buffer_start > 0) {
+            std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(read_bytes, buffer_start));
+            buffer_start -= count;
+            std::string before(count, '\0');
+            file.read_at(buffer_start, before.data(), count);
+            line_end += count;
+            buffer.insert(0, before);
+            continue;
+        }
+        std::size_t line_start = newline == std::string::npos ? 0 : newline + 1;
+        std::string_view line(buffer.data() + line_start, line_end - line_start);
+        if (!line.empty() && wanted(line)) return std::string(line);
+        if (line_start == 0) return std::nullopt;
+        line_end = line_start;
+        // Keep the buffer small: drop what lies after the lines still to look at.
+        if (buffer.size() - line_end > 4 * read_bytes) buffer.resize(line_end);
     }
     return std::nullopt;
 }
@@ -244,6 +265,22 @@ void for_each_line(std::string_view complete, const std::function<void(std::size
     }
 }
 
+std::size_t find_line_backward(std::string_view complete, const std::function<bool(std::string_view)>& stop_here) {
+    std::size_t end = complete.size();
+    while (end > 0) {
+        std::size_t previous_newline = end >= 2 ? complete.rfind('\n', end - 2) : std::string_view::npos;
+        std::size_t start = previous_newline == std::string_view::npos ? 0 : previous_newline + 1;
+        if (stop_here(complete.substr(start, end - start))) {
+            std::size_t number = 1;
+            for (const char* p = complete.data(); (p = static_cast<const char*>(std::memchr(p, '\n', start - (p - complete.data())))); ++p)
+                ++number;
+            return number;
+        }
+        end = start;
+    }
+    return 0;
+}
+
 std::optional<std::string> repair_torn_tail(const std::string& path) {
     FileHandle file(path, O_RDWR);
     file.lock(LOCK_EX);
@@ -251,6 +288,15 @@ std::optional<std::string> repair_torn_tail(const std::string& path) {
     const std::uint64_t start = size == 0 ? 0 : start_of_line_ending_at(file, size);
     if (start == size) return std::nullopt;
     std::string torn = read_range(file, start, size);
+    // Only a ledger is repaired: its last complete line is an entry, or (nothing complete yet) the torn bytes
+    // begin like one. Anything else is the wrong file, and is left alone.
+    if (start > 0) {
+        std::string last = read_range(file, start_of_line_ending_at(file, start - 1), start);
+        parse_line(last, "ledger " + quote(path) + ", its last complete line (not repaired: is this a ledger?)");
+    } else if (torn.rfind("{\"v\":", 0) != 0) {
+        throw_usage("ledger " + quote(path) + ": no complete line, and the bytes do not begin like a ledger entry; "
+                    "this is not a ledger: nothing changed");
+    }
     std::string aside = path + ".torn-" + compact_utc_now();
     for (int n = 1; ::access(aside.c_str(), F_OK) == 0; ++n) aside = path + ".torn-" + compact_utc_now() + "-" + std::to_string(n);
     write_file_atomically(aside, torn);  // on disk before a byte leaves the ledger

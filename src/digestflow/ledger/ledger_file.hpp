@@ -65,6 +65,10 @@ private:
 // Calls `each(number, line)` for every complete line in order (number from 1; line with its "\n").
 void for_each_line(std::string_view complete, const std::function<void(std::size_t, std::string_view)>& each);
 
+// Calls `each(line)` for the complete lines from the last to the first until it returns false; returns the
+// 1-based number of the line it stopped at (0 when it never did).
+std::size_t find_line_backward(std::string_view complete, const std::function<bool(std::string_view)>& stop_here);
+
 // Moves a torn tail aside: writes it to `<path>.torn-<UTC time>` (atomically, fsynced), then truncates the
 // ledger to its last complete line, under the exclusive lock. Returns the file written, or nullopt when the
 // ledger had no torn tail (nothing changed).

@@ -22,10 +22,11 @@ struct LineKeys {
 
 class KeyReader {
 public:
-    explicit KeyReader(const LedgerView& ledger) : m_path(ledger.path()) {}
+    explicit KeyReader(const LedgerView& ledger) : m_path(ledger.path()), m_complete(ledger.complete()) {}
 
-    // Throws Error(Usage) naming the line when it is not a ledger line.
+    // Throws Error(Usage) naming the line when it is not a ledger line (number 0: counted when needed).
     const LineKeys& read(std::size_t number, std::string_view line) {
+        if (number == 0) m_line = line;
         if (auto problem = scan_object_line(line, m_scanned)) fail(number, "not a JSON object: " + *problem);
         auto kind = plain("kind");
         auto at = plain("at");
@@ -58,10 +59,14 @@ private:
     }
     std::string origin(std::size_t number) const { return "ledger " + quote(m_path) + " line " + std::to_string(number); }
     [[noreturn]] void fail(std::size_t number, const std::string& why) const {
+        if (number == 0)
+            number = 1 + static_cast<std::size_t>(std::count(m_complete.data(), m_line.data(), '\n'));
         throw_usage(origin(number) + ": " + why + "; run record verify --ledger " + quote(m_path));
     }
 
     std::string m_path;
+    std::string_view m_complete;
+    std::string_view m_line;  // the line being read backwards (its number is not known)
     ScannedLine m_scanned;
     LineKeys m_keys;
 };
@@ -91,19 +96,22 @@ std::vector<LedgerRecord> history(const LedgerView& ledger, const HistoryQuery& 
 
 std::optional<RunningAt> running_at(const LedgerView& ledger, const std::string& environment,
                                     std::optional<std::int64_t> at) {
+    // From the end: the first deploy line for the environment at or before `at` is the last in ledger order,
+    // and the first line of any kind at or before `at` carries the holds in force then.
     KeyReader reader(ledger);
-    std::optional<Seen> deployment;
-    std::optional<Seen> last_before;  // the last line of any kind at or before `at`: its holds are in force then
-    for_each_line(ledger.complete(), [&](std::size_t number, std::string_view line) {
-        const LineKeys& keys = reader.read(number, line);
-        if (at && keys.at > *at) return;
-        last_before = Seen{number, line};
-        if (keys.kind == "deploy" && keys.environment == environment) deployment = Seen{number, line};
+    std::optional<std::string_view> state;
+    std::optional<std::string_view> deployment;
+    std::size_t number = find_line_backward(ledger.complete(), [&](std::string_view line) {
+        const LineKeys& keys = reader.read(0, line);
+        if (at && keys.at > *at) return false;
+        if (!state) state = line;
+        if (keys.kind == "deploy" && keys.environment == environment) deployment = line;
+        return deployment.has_value();
     });
     if (!deployment) return std::nullopt;
-    RunningAt result{reader.record(deployment->number, deployment->line), std::nullopt};
-    LedgerRecord state = reader.record(last_before->number, last_before->line);
-    if (auto hold = state.entry.holds.find(environment); hold != state.entry.holds.end()) result.hold = hold->second;
+    RunningAt result{reader.record(number, *deployment), std::nullopt};
+    Entry in_force = parse_line(*state, "ledger " + quote(ledger.path()));
+    if (auto hold = in_force.holds.find(environment); hold != in_force.holds.end()) result.hold = hold->second;
     return result;
 }
 
@@ -149,6 +157,11 @@ RollbackTarget rollback_target(const LedgerView& ledger, const std::string& envi
 }
 
 bool is_deploy_to(std::string_view line, const std::string& environment) {
+    // Lines are written in one compact form: a line without these exact bytes is no deploy to `environment`
+    // (environment names need no escaping), and only the few with them are scanned.
+    if (line.find("\"kind\":\"deploy\"") == std::string_view::npos ||
+        line.find("\"environment\":\"" + environment + "\"") == std::string_view::npos)
+        return false;
     ScannedLine scanned;
     if (scan_object_line(line, scanned)) return false;
     auto kind = scanned.find("kind");
