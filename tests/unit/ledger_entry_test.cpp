@@ -298,9 +298,8 @@ TEST(LedgerEntrySerialize, ANoteUpToTheLimitIsKeptOneByteMoreIsRefused) {
     EXPECT_TRUE(contains(message, std::to_string(max_note_bytes + 1))) << message;
 }
 
-// BUG: serialize_line refuses only a long note; an entry whose other values make the line longer than
-// max_line_bytes (a long --pipeline or CI variable, a huge index) is serialised anyway, into a line parse_line
-// refuses and append_line rejects with std::logic_error ("unexpected failure", exit 3) instead of Error(Usage).
+// An entry whose values make the line longer than max_line_bytes (a long --pipeline or CI variable, a huge
+// index) is refused with Error(Usage), not serialised into a line parse_line would refuse.
 TEST(LedgerEntrySerialize, ALineLongerThanAnyLedgerEntryIsRefusedWithAUsageError) {
     Entry entry = with_prev(deploy("production", k_index, "2026-12-02T05:43:32Z"));
     entry.pipeline = "https://ci.example/" + std::string(max_line_bytes, 'p');

@@ -203,9 +203,9 @@ TEST_F(LedgerRecording, AnIncidentOnAnEarlierDigestNamesThatDeployment) {
     EXPECT_EQ(incident.repository, "registry.example/old");
 }
 
-// BUG: next_line finds an incident's --digest by searching the deploy line's text for "digest":"<D>", which
-// also matches the "holds" member every line carries. Here C only ever ran in staging (held there), yet an
-// incident on C in production is recorded against production's A instead of being refused.
+// An incident's --digest is looked for in the deploy line's image and platforms only, not in the "holds"
+// member every line carries: C only ever ran in staging (held there), so an incident on C in production is
+// refused, not recorded against production's A.
 TEST_F(LedgerRecording, AnIncidentDigestHeldElsewhereWasNeverDeployedHere) {
     record(deploy_of("staging", C));
     record(kind(EntryKind::Hold, "staging"));   // every later line carries "holds":{"staging":{"digest":C,...}}
@@ -310,9 +310,8 @@ INSTANTIATE_TEST_SUITE_P(
         RollbackMarkCase{"a_capture_only", {}, "production", ""}),
     label_of<RollbackMarkCase>);
 
-// BUG: rolled_back_from reads the history step's "environment" and "from" with nlohmann's value(), which throws
-// nlohmann::json::type_error when they are not strings; Artifact::validate does not check them, so a hand-edited
-// artifact makes record fail with "unexpected failure" (exit 3) instead of a Usage error or a forward deployment.
+// A hand-edited rollback-target step whose members are not strings (Artifact::validate does not look inside
+// history steps) reads as no rollback, never as an unexpected failure.
 TEST(LedgerRecordingMalformedHistory, ANonStringRollbackStepIsNotAnUnexpectedFailure) {
     Json step = rollback_step("production", C);
     step["environment"] = 5;

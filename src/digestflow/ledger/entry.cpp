@@ -96,7 +96,11 @@ std::string serialize_line(const Entry& entry) {
         line["holds"] = std::move(holds);
     }
     try {
-        return line.dump() + "\n";
+        std::string text = line.dump() + "\n";
+        if (text.size() > max_line_bytes)
+            throw_usage("the ledger entry would be " + std::to_string(text.size()) + " bytes; a line holds at most " +
+                        std::to_string(max_line_bytes) + ": shorten the pipeline URL, commit, tag or note");
+        return text;
     } catch (const nlohmann::json::type_error&) {
         throw_usage("a value for the ledger entry is not UTF-8 text (environment, note, tag or a CI variable): "
                     "pass UTF-8");

@@ -193,6 +193,12 @@ std::string compact_utc_now() {
 Appended append_line(const std::string& path, const std::function<std::string(const Tip&)>& make_line) {
     struct stat before {};
     const bool created = ::stat(path.c_str(), &before) != 0;
+    if (created) {
+        // A first entry that would be refused (e.g. a hold with nothing deployed) must not leave an empty
+        // ledger behind: build it once on the empty tip before the file exists.
+        Tip empty{"", std::string(genesis_prev), [](const auto&) { return std::nullopt; }};
+        make_line(empty);
+    }
     FileHandle file(path, O_RDWR | O_CREAT | O_APPEND);
     file.lock(LOCK_EX);
     const std::uint64_t size = file.size();

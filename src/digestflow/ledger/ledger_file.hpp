@@ -33,7 +33,8 @@ struct Appended {
 
 // Appends one line built from the tip, under the exclusive lock: `make_line` sees the tip and returns the
 // line to write (it may throw, e.g. for a hold, and then nothing is written). Creates the file (and nothing
-// else) when missing. Throws Error(Usage) naming the path for a torn tail ("run record repair"), a last line
+// else) when missing; then `make_line` is first called once on the empty tip before the file exists, so a
+// refused first entry leaves no empty ledger behind (it must not have side effects). Throws Error(Usage) naming the path for a torn tail ("run record repair"), a last line
 // that is not a ledger line, or a write that failed (the file is truncated back: nothing half-written).
 Appended append_line(const std::string& path, const std::function<std::string(const Tip&)>& make_line);
 

@@ -156,7 +156,7 @@ RollbackTarget rollback_target(const LedgerView& ledger, const std::string& envi
                        ", not " + std::to_string(steps) + ": give a smaller --steps");
 }
 
-bool is_deploy_to(std::string_view line, const std::string& environment) {
+bool is_deploy_to(std::string_view line, const std::string& environment, const std::string& digest) {
     // Lines are written in one compact form: a line without these exact bytes is no deploy to `environment`
     // (environment names need no escaping), and only the few with them are scanned.
     if (line.find("\"kind\":\"deploy\"") == std::string_view::npos ||
@@ -167,7 +167,13 @@ bool is_deploy_to(std::string_view line, const std::string& environment) {
     auto kind = scanned.find("kind");
     auto env = scanned.find("environment");
     auto env_text = env ? string_value(*env) : std::nullopt;
-    return kind && *kind == "\"deploy\"" && env_text && *env_text == environment;
+    if (!kind || *kind != "\"deploy\"" || !env_text || *env_text != environment) return false;
+    if (digest.empty()) return true;
+    // The top-level digest or a platform's, never another member's (holds name digests of other environments).
+    const std::string quoted = "\"" + digest + "\"";
+    auto image = scanned.find("digest");
+    auto platforms = scanned.find("platforms");
+    return (image && *image == quoted) || (platforms && platforms->find(quoted) != std::string_view::npos);
 }
 
 }  // namespace digestflow::ledger

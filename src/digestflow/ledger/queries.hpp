@@ -52,7 +52,8 @@ struct RollbackTarget {
 // Error(CheckFailed) saying what the ledger holds when there is no such deployment.
 RollbackTarget rollback_target(const LedgerView& ledger, const std::string& environment, int steps);
 
-// For appends: is `line` a deploy line of `environment`? (fast: the scanner, no full parse)
-bool is_deploy_to(std::string_view line, const std::string& environment);
+// For appends: is `line` a deploy line of `environment` (of `digest`, the image or one of its platforms, when
+// given)? Fast: a byte search, then the scanner for the few candidates; no full parse.
+bool is_deploy_to(std::string_view line, const std::string& environment, const std::string& digest = {});
 
 }  // namespace digestflow::ledger

@@ -8,26 +8,29 @@
 namespace digestflow::ledger {
 namespace {
 
-std::string fact(const nlohmann::ordered_json& facts, const char* key) {
-    auto it = facts.find(key);
-    return it != facts.end() && it->is_string() ? it->get<std::string>() : std::string();
+// The artifact is validated as a whole, not each history step: a member of another type reads as absent.
+std::string string_member(const nlohmann::ordered_json& object, const char* key) {
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
+
 
 void fill_context(Entry& entry, const RecordContext& context) {
     entry.by = context.by.empty() ? current_actor() : context.by;
     entry.note = context.note;
     nlohmann::ordered_json facts = build_facts_from_environment();
-    entry.pipeline = !context.pipeline.empty() ? context.pipeline : fact(facts, "pipeline");
-    entry.commit = !context.commit.empty() ? context.commit : fact(facts, "commit");
+    entry.pipeline = !context.pipeline.empty() ? context.pipeline : string_member(facts, "pipeline");
+    entry.commit = !context.commit.empty() ? context.commit : string_member(facts, "commit");
 }
 
 // The digest the artifact's last rollback-target step for `environment` rolled back from, if any.
 std::string rolled_back_from(const Artifact& artifact, const std::string& environment) {
-    const auto& history = artifact.json().value("history", nlohmann::ordered_json::array());
-    for (auto it = history.rbegin(); it != history.rend(); ++it) {
-        if (!it->is_object() || it->value("step", "") != "rollback-target") continue;
-        if (it->value("environment", "") != environment) return {};
-        std::string from = it->value("from", "");
+    auto history = artifact.json().find("history");
+    if (history == artifact.json().end() || !history->is_array()) return {};
+    for (auto it = history->rbegin(); it != history->rend(); ++it) {
+        if (!it->is_object() || string_member(*it, "step") != "rollback-target") continue;
+        if (string_member(*it, "environment") != environment) return {};
+        std::string from = string_member(*it, "from");
         return Digest::is_valid(from) ? from : std::string();
     }
     return {};
@@ -50,12 +53,13 @@ Entry deployment_entry(const Artifact& artifact, const std::string& environment,
     entry.tag = image.tag;
     fill_context(entry, context);
     const auto& build = artifact.json().value("build", nlohmann::ordered_json::object());
-    if (entry.pipeline.empty()) entry.pipeline = fact(build, "pipeline");
-    if (entry.commit.empty()) entry.commit = fact(build, "commit");
-    entry.captured_at = fact(build, "at");
+    if (entry.pipeline.empty()) entry.pipeline = string_member(build, "pipeline");
+    if (entry.commit.empty()) entry.commit = string_member(build, "commit");
+    entry.captured_at = string_member(build, "at");
     if (entry.captured_at.empty()) {
-        const auto& history = artifact.json().value("history", nlohmann::ordered_json::array());
-        if (!history.empty() && history.front().is_object()) entry.captured_at = history.front().value("at", "");
+        auto history = artifact.json().find("history");
+        if (history != artifact.json().end() && history->is_array() && !history->empty() && history->front().is_object())
+            entry.captured_at = string_member(history->front(), "at");
     }
     entry.rollback_of = rolled_back_from(artifact, environment);
     if (entry.rollback_of == entry.digest) entry.rollback_of.clear();
@@ -91,10 +95,7 @@ std::string next_line(const Tip& tip, Entry entry, const SigningKey* key, const 
     if (entry.kind == EntryKind::Incident || entry.kind == EntryKind::Hold) {
         // The image these name is what runs there now, or for an incident on --digest, its last deployment.
         const std::string wanted_digest = entry.digest;
-        auto found = tip.find_last([&](std::string_view line) {
-            return is_deploy_to(line, environment) &&
-                   (wanted_digest.empty() || line.find("\"digest\":\"" + wanted_digest + "\"") != std::string_view::npos);
-        });
+        auto found = tip.find_last([&](std::string_view line) { return is_deploy_to(line, environment, wanted_digest); });
         if (!found)
             throw_usage(wanted_digest.empty()
                             ? "nothing has been deployed to " + environment + " in ledger " + ledger_name +
