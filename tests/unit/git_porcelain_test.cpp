@@ -34,6 +34,10 @@ INSTANTIATE_TEST_SUITE_P(
         VerdictCase{"non_fast_forward",
                     "To /tmp/bare.git\n!\tHEAD:refs/heads/main\t[rejected] (non-fast-forward)\nDone\n",
                     PushVerdict::Behind},
+        // Another push landed between the remote's advertisement and our update.
+        VerdictCase{"lost_the_ref_lock_race",
+                    "To /tmp/bare.git\n!\tHEAD:refs/heads/main\t[remote rejected] (failed to update ref)\nDone\n",
+                    PushVerdict::Behind},
         VerdictCase{"crlf_lines", "To x\r\n!\tHEAD:refs/heads/main\t[rejected] (fetch first)\r\nDone\r\n",
                     PushVerdict::Behind},
         VerdictCase{"hook_declined",

@@ -62,10 +62,15 @@ PushVerdict push_verdict(const std::vector<PushRefStatus>& statuses, std::string
             continue;
         if (status.flag == ' ' || status.flag == '*')
             return PushVerdict::Landed;
-        // Only a plain "[rejected]" for these two reasons means "you are behind"; "[remote rejected]" with any
-        // reason is the remote's policy and retrying cannot change it.
+        // "You are behind": a plain "[rejected]" (fetch first / non-fast-forward) when the remote had moved
+        // before our push started, "[remote rejected] (failed to update ref)" when another push landed between
+        // the remote's advertisement and our update (receive-pack: "cannot lock ref ... is at X but expected
+        // Y"; observed with git 2.39.5). Any other "[remote rejected]" is the remote's policy (a hook, a
+        // protected branch): retrying cannot change it.
         if (status.flag == '!' && status.summary == "[rejected]" &&
             (status.reason == "fetch first" || status.reason == "non-fast-forward"))
+            return PushVerdict::Behind;
+        if (status.flag == '!' && status.summary == "[remote rejected]" && status.reason == "failed to update ref")
             return PushVerdict::Behind;
         return PushVerdict::Refused;
     }

@@ -23,7 +23,7 @@ std::vector<PushRefStatus> parse_push_porcelain(std::string_view out);
 
 enum class PushVerdict {
     Landed,    // fast-forward (or the branch created): our commit is on the remote
-    Behind,    // refused because the remote moved on: fetch, re-chain, retry
+    Behind,    // refused because the remote moved on (before or during our push): fetch, re-chain, retry
     Refused,   // anything else: a hook, a protected branch, a remote failure, or no ref line at all
 };
 
