@@ -191,16 +191,23 @@ std::string one_line_subject(const std::string& subject) {
     return line;
 }
 
+// "[rejected] (fetch first)": git's words for what happened to our ref, "" when it printed no line for it.
+std::string refusal_of(const std::vector<PushRefStatus>& statuses, const std::string& ref) {
+    for (const PushRefStatus& s : statuses)
+        if (s.to == ref)
+            return s.summary + (s.reason.empty() ? "" : " (" + s.reason + ")");
+    return "";
+}
+
 std::chrono::milliseconds backoff_delay(std::chrono::milliseconds first, int retry, std::mt19937& random) {
     auto delay = first;
     for (int i = 1; i < retry && delay < k_backoff_cap; ++i)
         delay *= 2;
     delay = std::min(delay, k_backoff_cap);
-    // Jitter, so writers that lost the same race do not come back at the same instant.
-    std::uniform_real_distribution<double> factor(0.5, 1.5);
-    const auto jittered =
-        std::chrono::milliseconds(static_cast<long long>(static_cast<double>(delay.count()) * factor(random)));
-    return std::min(jittered, k_backoff_cap);
+    // Full jitter (uniform in [0, delay]): writers that lost the same race come back at different instants,
+    // and a loser is not always the one that waits longest while a winner goes on to its next entry.
+    std::uniform_real_distribution<double> factor(0.0, 1.0);
+    return std::chrono::milliseconds(static_cast<long long>(static_cast<double>(delay.count()) * factor(random)));
 }
 
 // TEMPORARY stand-in for ledger::append_line until it lands on main: flock, read the whole file, append.
@@ -277,14 +284,18 @@ GitAppended append_line_in_git(const std::string& ledger_path, const std::string
         fail(ErrorKind::Usage, "the ledger " + quote(ledger_path) + " has changes not committed (git status: " +
                                    quote(first_line(status.out).substr(0, 2)) +
                                    "); commit or restore them (git restore " + name + ") and run again");
-    const auto tracked = [&] {
-        return !clone.checked({"ls-files", "--", name}, ErrorKind::Usage, "git ls-files").empty();
-    };
+    const std::vector<std::string> identity = identity_options(clone);
+    const std::string message = one_line_subject(subject);
+    std::random_device seed;
+    std::mt19937 random(seed());
 
+    const std::string head = clone.rev_parse("HEAD");
+
+    // From the remote's fetch to our push another writer can land first and cost us an attempt: the git
+    // commands that need not run in that window run before it (above) or after it.
     // Start from the remote's tip. Commits of ours the remote lacks would be pushed along with the entry (or
     // dropped by a retry's reset): refuse them rather than do either behind the user's back.
     std::string base = fetch_tip(clone, ledger_path, options.remote, place);
-    const std::string head = clone.rev_parse("HEAD");
     if (head != base) {
         const std::string ahead = first_line(clone.checked({"rev-list", "--count", base + ".." + head},
                                                            ErrorKind::Usage, "counting unpushed commits"));
@@ -296,16 +307,10 @@ GitAppended append_line_in_git(const std::string& ledger_path, const std::string
         reset_keep(clone, ledger_path, base, "bringing the clone up to the remote");
     }
 
-    const std::vector<std::string> identity = identity_options(clone);
-    const std::string message = one_line_subject(subject);
-    std::random_device seed;
-    std::mt19937 random(seed());
-
     for (int attempt = 1;; ++attempt) {
         GitAppended result;
         result.branch = place.remote_branch;
         result.attempts = attempt;
-        const bool was_tracked = tracked();
         result.appended = stand_in_append_line(absolute.string(), make_line);
 
         // Commit the ledger alone: other staged changes in the clone stay out of the entry's commit.
@@ -317,29 +322,28 @@ GitAppended append_line_in_git(const std::string& ledger_path, const std::string
         if (!committed.ok()) {
             // Put the ledger back as it was at `base` (it was clean there): nothing half-recorded is left.
             clone.run({"reset", "-q", "--", name});
-            if (was_tracked)
+            // HEAD is still `base` here: whether it has the ledger says whether to restore or remove it.
+            if (!clone.run({"ls-tree", "--name-only", "HEAD", "--", name}).out.empty())
                 clone.run({"checkout", "-q", "--", name});
             else
                 fs::remove(absolute, ec);
             fail(ErrorKind::Usage, "committing the entry to the ledger " + quote(ledger_path) + " failed: git said " +
                                        git_said(committed) + "; the ledger is unchanged, fix that and run again");
         }
-        result.commit = clone.rev_parse("HEAD");
 
         const GitResult pushed =
             clone.run({"push", "--porcelain", options.remote, "HEAD:" + place.remote_ref}, k_network_timeout);
         const std::vector<PushRefStatus> statuses = parse_push_porcelain(pushed.out);
         const PushVerdict verdict = push_verdict(statuses, place.remote_ref);
-        if (verdict == PushVerdict::Landed)
+        if (verdict == PushVerdict::Landed) {
+            result.commit = clone.rev_parse("HEAD");
             return result;
+        }
 
         if (verdict == PushVerdict::Refused) {
             // Drop our commit so the clone is left as it was: the remote did not take the entry.
             reset_keep(clone, ledger_path, base, "dropping the refused commit");
-            std::string why;
-            for (const PushRefStatus& s : statuses)
-                if (s.to == place.remote_ref)
-                    why = s.summary + (s.reason.empty() ? "" : " (" + s.reason + ")");
+            std::string why = refusal_of(statuses, place.remote_ref);
             if (why.empty())
                 why = git_said(pushed);
             const std::string hook = remote_lines(pushed.err);
@@ -350,30 +354,24 @@ GitAppended append_line_in_git(const std::string& ledger_path, const std::string
                      "); ask the repository's owner to allow the push or record into another branch");
         }
 
-        std::string last_refusal;
-        for (const PushRefStatus& s : statuses)
-            if (s.to == place.remote_ref)
-                last_refusal = s.summary + (s.reason.empty() ? "" : " (" + s.reason + ")");
-
-        // Behind: another writer landed first. Go to the remote's new tip (our commit goes with the reset) and
-        // build the entry again on its last line.
+        const std::string last_refusal = refusal_of(statuses, place.remote_ref);
+        // Behind: another writer landed first. Drop our commit at once (a process killed while it waits leaves
+        // no dangling commit), wait, then go to the remote's tip as it is *then* and build the entry again on its
+        // last line: fetching before the wait would build on a tip already stale when we push.
+        reset_keep(clone, ledger_path, base, "dropping the unpushed commit");
+        const bool last = attempt >= options.attempts;
+        if (!last)
+            std::this_thread::sleep_for(backoff_delay(options.backoff, attempt, random));
         const std::string tip = fetch_tip(clone, ledger_path, options.remote, place);
-        const GitResult moved = clone.run({"reset", "-q", "--keep", tip});
-        if (!moved.ok()) {
-            reset_keep(clone, ledger_path, base, "dropping the unpushed commit");
-            fail(ErrorKind::Usage, "the remote moved on but the work tree of the ledger " + quote(ledger_path) +
-                                       " cannot follow it: git reset --keep said " + git_said(moved) +
-                                       "; commit or stash the changes to that file and run again");
-        }
+        reset_keep(clone, ledger_path, tip, "following the remote");
         base = tip;
-        if (attempt >= options.attempts)
+        if (last)
             fail(ErrorKind::Registry,
                  "gave up recording into the ledger " + quote(ledger_path) + " after " + std::to_string(attempt) +
                      " push(es) to " + quote(options.remote) + " " + quote(place.remote_branch) +
                      ": the remote moved on each time (other writers; last refusal: " + last_refusal +
                      "); nothing was force-pushed and the clone is at the remote's tip " + tip.substr(0, 12) +
                      "; run it again");
-        std::this_thread::sleep_for(backoff_delay(options.backoff, attempt, random));
     }
 }
 
