@@ -325,7 +325,8 @@ std::vector<PlatformEntry> platforms_from_json(const nlohmann::ordered_json& pla
     return out;
 }
 
-Artifact Artifact::create(const ImageInfo& image, const nlohmann::ordered_json& build) {
+Artifact Artifact::create(const ImageInfo& image, const nlohmann::ordered_json& build,
+                          nlohmann::ordered_json first_history) {
     nlohmann::ordered_json img = nlohmann::ordered_json::object();
     img["repository"] = image.repository;
     img["digest"] = image.digest.str();
@@ -357,7 +358,10 @@ Artifact Artifact::create(const ImageInfo& image, const nlohmann::ordered_json& 
     doc["schemaVersion"] = 1;
     doc["image"] = std::move(img);
     doc["build"] = std::move(build_block);
-    doc["history"] = nlohmann::ordered_json::array({{{"step", "capture"}, {"at", now}, {"by", actor}}});
+    if (first_history.is_null()) first_history = {{"step", "capture"}};
+    nlohmann::ordered_json first = {{"step", first_history.value("step", "capture")}, {"at", now}, {"by", actor}};
+    for (auto& [key, value] : first_history.items()) first[key] = value;
+    doc["history"] = nlohmann::ordered_json::array({std::move(first)});
 
     auto problems = validate(doc);
     if (!problems.empty())

@@ -38,8 +38,10 @@ struct ImageInfo {
 
 class Artifact {
 public:
-    // A new artifact with schemaVersion 1, the image block, a build block and a first "capture" history entry.
-    static Artifact create(const ImageInfo& image, const nlohmann::ordered_json& build);
+    // A new artifact with schemaVersion 1, the image block, a build block and a first history entry: "capture",
+    // or `first_history` when given (e.g. record rollback-target's step); its "at" and "by" are filled in.
+    static Artifact create(const ImageInfo& image, const nlohmann::ordered_json& build,
+                           nlohmann::ordered_json first_history = nullptr);
 
     // Reads and validates; throws Error(Usage) naming the path and the first problem found.
     static Artifact load(const std::string& path);

@@ -21,6 +21,9 @@ struct TornTail {
 struct Tip {
     std::string last_line;  // with its "\n"
     std::string prev;       // the hash the new line must carry: line_hash(last_line), or genesis_prev
+    // The newest complete line for which `wanted` is true, read backwards under the same lock (for what
+    // runs in an environment now); nullopt when none is. Costs a read of the lines after it.
+    std::function<std::optional<std::string>(const std::function<bool(std::string_view)>& wanted)> find_last;
 };
 
 struct Appended {
@@ -47,6 +50,8 @@ public:
     // The complete lines, each with its "\n" (the torn tail excluded).
     std::string_view complete() const { return m_complete; }
     const std::optional<TornTail>& torn() const { return m_torn; }
+    // The one-line report of the torn tail every reader gives ("" when there is none).
+    std::string torn_report() const;
 
 private:
     std::string m_path;
@@ -59,6 +64,10 @@ private:
 
 // Calls `each(number, line)` for every complete line in order (number from 1; line with its "\n").
 void for_each_line(std::string_view complete, const std::function<void(std::size_t, std::string_view)>& each);
+
+// Calls `each(line)` for the complete lines from the last to the first until it returns false; returns the
+// 1-based number of the line it stopped at (0 when it never did).
+std::size_t find_line_backward(std::string_view complete, const std::function<bool(std::string_view)>& stop_here);
 
 // Moves a torn tail aside: writes it to `<path>.torn-<UTC time>` (atomically, fsynced), then truncates the
 // ledger to its last complete line, under the exclusive lock. Returns the file written, or nullopt when the
