@@ -210,40 +210,6 @@ std::chrono::milliseconds backoff_delay(std::chrono::milliseconds first, int ret
     return std::chrono::milliseconds(static_cast<long long>(static_cast<double>(delay.count()) * factor(random)));
 }
 
-// TEMPORARY stand-in for ledger::append_line until it lands on main: flock, read the whole file, append.
-ledger::Appended stand_in_append_line(const std::string& path,
-                                      const std::function<std::string(const ledger::Tip&)>& make_line) {
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        fail(ErrorKind::Usage, "cannot open " + path);
-    ::flock(fd, LOCK_EX);
-    std::string content;
-    char buffer[65536];
-    ssize_t n;
-    while ((n = ::read(fd, buffer, sizeof buffer)) > 0)
-        content.append(buffer, static_cast<std::size_t>(n));
-    ledger::Tip tip;
-    tip.prev = std::string(ledger::genesis_prev);
-    if (!content.empty()) {
-        const std::size_t start = content.rfind('\n', content.size() - 2);
-        tip.last_line = content.substr(start == std::string::npos ? 0 : start + 1);
-        tip.prev = ledger::line_hash(tip.last_line);
-    }
-    ledger::Appended appended;
-    try {
-        appended.line = make_line(tip);
-    } catch (...) {
-        ::close(fd);
-        throw;
-    }
-    appended.hash = ledger::line_hash(appended.line);
-    if (::write(fd, appended.line.data(), appended.line.size()) != static_cast<ssize_t>(appended.line.size()))
-        fail(ErrorKind::Usage, "write failed " + path);
-    ::fsync(fd);
-    ::close(fd);
-    return appended;
-}
-
 }  // namespace
 
 GitAppended append_line_in_git(const std::string& ledger_path, const std::string& subject,
@@ -311,7 +277,7 @@ GitAppended append_line_in_git(const std::string& ledger_path, const std::string
         GitAppended result;
         result.branch = place.remote_branch;
         result.attempts = attempt;
-        result.appended = stand_in_append_line(absolute.string(), make_line);
+        result.appended = ledger::append_line(absolute.string(), make_line);
 
         // Commit the ledger alone: other staged changes in the clone stay out of the entry's commit.
         std::vector<std::string> commit = identity;
