@@ -1,9 +1,10 @@
 // The ledger's Git store against real git: a bare repository on disk (no network), clones of it, the operation
-// called through the digestflow library. git itself (run_command) is the judge: what landed on the bare
+// called through the digestflow library and through `record --git`. git itself (run_command) is the judge: what landed on the bare
 // repository's branch, its reflog, the clones' state.
 
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
+#include "tools.hpp"
 
 #include "digestflow/error.hpp"
 #include "digestflow/ledger/entry.hpp"
@@ -16,6 +17,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <map>
+#include <memory>
+#include <thread>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -388,6 +392,63 @@ TEST_F(LedgerGitTest, DetachedHeadAndNoWorkTreeAreUsageErrors) {
         EXPECT_EQ(e.kind(), ErrorKind::Usage) << e.what();
         EXPECT_TRUE(contains(e.what(), "not in a Git work tree")) << e.what();
     }
+}
+
+// The test, through the tool: 4 clones, each a loop of 25 `record --git` processes, at once.
+TEST_F(LedgerGitTest, RecordToolFourClonesTwentyFiveEach) {
+    std::vector<std::unique_ptr<BackgroundProcess>> writers;
+    const auto start = std::chrono::steady_clock::now();
+    for (int w = 0; w < 4; ++w) {
+        const std::string dir = clone("t" + std::to_string(w));
+        const std::string artifact = m_dir.file("artifact-" + std::to_string(w) + ".json");
+        char hex[65];
+        std::snprintf(hex, sizeof hex, "%064x", 0xa000 + w);
+        const RunResult captured =
+            run_tool("capture-digest", {"--image", "127.0.0.1:1/team/app:w" + std::to_string(w), "--digest",
+                                        std::string("sha256:") + hex, "--offline", "--out", artifact, "--quiet"});
+        ASSERT_EQ(captured.exit_code, 0) << captured.describe();
+        const std::string script =
+            "for i in $(seq 25); do \"$0\" --artifact \"$1\" --out \"$1.out\" --environment production "
+            "--ledger \"$2/deployments.jsonl\" --git --json || exit 1; done";
+        writers.push_back(std::make_unique<BackgroundProcess>(
+            std::vector<std::string>{"sh", "-c", script, std::string(DIGESTFLOW_TOOLS_DIR) + "/record/record",
+                                     artifact, dir},
+            std::map<std::string, std::string>{{"GIT_CONFIG_GLOBAL", s_config->file("gitconfig")},
+                                               {"GIT_CONFIG_NOSYSTEM", "1"}},
+            m_dir.file("writer-" + std::to_string(w) + ".log"), m_dir.file("writer-" + std::to_string(w) + ".err")));
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+    int pushes = 0, most = 0;
+    for (int w = 0; w < 4; ++w) {
+        while (writers[w]->running() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        ASSERT_FALSE(writers[w]->running()) << "a writer did not finish in 5 minutes";
+        EXPECT_EQ(writers[w]->exit_code(), 0) << read_text_file(m_dir.file("writer-" + std::to_string(w) + ".err"));
+        for (const std::string& line : split_lines(read_text_file(m_dir.file("writer-" + std::to_string(w) + ".log")))) {
+            const int attempts = nlohmann::json::parse(line)["git"]["attempts"];
+            pushes += attempts;
+            most = std::max(most, attempts);
+        }
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << "[ measure ] record --git, 4 clones x 25: " << seconds << " s, " << pushes << " pushes, at most "
+              << most << " for one\n";
+
+    const std::string ledger = git({"-C", m_bare, "show", "main:deployments.jsonl"});
+    EXPECT_EQ(expect_one_chain(ledger), 100u);
+    expect_only_fast_forwards(101);
+    std::map<std::string, int> per_digest;
+    for (const std::string& line : split_lines(ledger))
+        per_digest[ledger::parse_line(line, "line").digest]++;
+    EXPECT_EQ(per_digest.size(), 4u);
+    for (const auto& [digest, count] : per_digest)
+        EXPECT_EQ(count, 25) << digest;
+    // The commit names the deployment, its trailer the entry.
+    const std::string subject = trimmed(git({"-C", m_bare, "log", "-1", "--format=%s", "main"}));
+    EXPECT_TRUE(subject.starts_with("record: production <- 127.0.0.1:1/team/app@sha256:")) << subject;
+    const std::vector<std::string> lines = split_lines(ledger);
+    EXPECT_EQ(trimmed(git({"-C", m_bare, "log", "-1", "--format=%(trailers:key=Digestflow-Entry,valueonly)", "main"})),
+              ledger::line_hash(lines.back()));
 }
 
 }  // namespace
