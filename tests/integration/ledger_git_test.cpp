@@ -424,8 +424,11 @@ TEST_F(LedgerGitTest, RecordToolFourClonesTwentyFiveEach) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         ASSERT_FALSE(writers[w]->running()) << "a writer did not finish in 5 minutes";
         EXPECT_EQ(writers[w]->exit_code(), 0) << read_text_file(m_dir.file("writer-" + std::to_string(w) + ".err"));
-        for (const std::string& line : split_lines(read_text_file(m_dir.file("writer-" + std::to_string(w) + ".log")))) {
-            const int attempts = nlohmann::json::parse(line)["git"]["attempts"];
+        // One --json document per record run, one after the other.
+        std::istringstream log(read_text_file(m_dir.file("writer-" + std::to_string(w) + ".log")));
+        for (nlohmann::json doc; (log >> std::ws).peek() != EOF;) {
+            log >> doc;
+            const int attempts = doc["git"]["attempts"];
             pushes += attempts;
             most = std::max(most, attempts);
         }
