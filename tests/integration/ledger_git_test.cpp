@@ -394,6 +394,54 @@ TEST_F(LedgerGitTest, DetachedHeadAndNoWorkTreeAreUsageErrors) {
     }
 }
 
+TEST_F(LedgerGitTest, CommitRefusedLocallyLeavesTheLedgerAsItWas) {
+    const std::string a = clone("a");
+    append_line_in_git(a + "/ledger.jsonl", "first", deploy(1));
+    const std::string before = read_text_file(a + "/ledger.jsonl");
+    const std::string tip = bare_tip();
+    write_text_file(a + "/.git/hooks/pre-commit", "#!/bin/sh\necho 'no commits today' >&2\nexit 1\n");
+    run_checked({"chmod", "+x", a + "/.git/hooks/pre-commit"});
+    try {
+        append_line_in_git(a + "/ledger.jsonl", "second", deploy(2));
+        FAIL() << "expected a usage error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::Usage) << e.what();
+        EXPECT_TRUE(contains(e.what(), "no commits today")) << e.what();
+    }
+    EXPECT_EQ(read_text_file(a + "/ledger.jsonl"), before);
+    EXPECT_EQ(git({"-C", a, "status", "--porcelain"}), "");
+    EXPECT_EQ(bare_tip(), tip);
+}
+
+TEST_F(LedgerGitTest, UnpushedCommitsAndAnIgnoredLedgerAreRefusedUntouched) {
+    const std::string a = clone("a");
+    write_text_file(a + "/notes", "mine\n");
+    git({"-C", a, "add", "notes"});
+    git({"-C", a, "-c", "user.name=u", "-c", "user.email=u@example", "commit", "-q", "-m", "local work"});
+    const std::string head = trimmed(git({"-C", a, "rev-parse", "HEAD"}));
+    try {
+        append_line_in_git(a + "/ledger.jsonl", "x", deploy(1));
+        FAIL() << "expected a usage error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::Usage) << e.what();
+        EXPECT_TRUE(contains(e.what(), "1 commit(s) not on origin/main")) << e.what();
+    }
+    EXPECT_EQ(trimmed(git({"-C", a, "rev-parse", "HEAD"})), head) << "the user's commit is kept";
+    EXPECT_EQ(run_command({"git", "-C", m_bare, "cat-file", "-e", "main:notes"}).exit_code, 128) << "and not pushed";
+
+    const std::string b = clone("b");
+    write_text_file(b + "/.git/info/exclude", "*.jsonl\n");
+    write_text_file(b + "/ledger.jsonl", "kept\n");
+    try {
+        append_line_in_git(b + "/ledger.jsonl", "x", deploy(1));
+        FAIL() << "expected a usage error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::Usage) << e.what();
+        EXPECT_TRUE(contains(e.what(), "ignored by Git")) << e.what();
+    }
+    EXPECT_EQ(read_text_file(b + "/ledger.jsonl"), "kept\n");
+}
+
 // The test, through the tool: 4 clones, each a loop of 25 `record --git` processes, at once.
 TEST_F(LedgerGitTest, RecordToolFourClonesTwentyFiveEach) {
     std::vector<std::unique_ptr<BackgroundProcess>> writers;

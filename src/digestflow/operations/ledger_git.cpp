@@ -242,10 +242,15 @@ GitAppended append_line_in_git(const std::string& ledger_path, const std::string
 
     const Place place = find_place(clone, ledger_path, options.remote);
     const GitResult status =
-        clone.run({"status", "--porcelain=v1", "--untracked-files=all", "--ignored=no", "--", name});
+        clone.run({"status", "--porcelain=v1", "--untracked-files=all", "--ignored=matching", "--", name});
     if (!status.ok())
         fail(ErrorKind::Usage, "git status for the ledger " + quote(ledger_path) + " failed: git said " +
                                    git_said(status));
+    // An ignored ledger would be appended to and then refused by git add: say so before touching it.
+    if (status.out.starts_with("!!"))
+        fail(ErrorKind::Usage, "the ledger " + quote(ledger_path) +
+                                   " is ignored by Git (.gitignore or info/exclude); remove the ignore rule or record "
+                                   "into a file Git tracks");
     if (!status.out.empty())
         fail(ErrorKind::Usage, "the ledger " + quote(ledger_path) + " has changes not committed (git status: " +
                                    quote(first_line(status.out).substr(0, 2)) +
@@ -297,8 +302,13 @@ GitAppended append_line_in_git(const std::string& ledger_path, const std::string
                                        git_said(committed) + "; the ledger is unchanged, fix that and run again");
         }
 
-        const GitResult pushed =
-            clone.run({"push", "--porcelain", options.remote, "HEAD:" + place.remote_ref}, k_network_timeout);
+        GitResult pushed;
+        try {
+            pushed = clone.run({"push", "--porcelain", options.remote, "HEAD:" + place.remote_ref}, k_network_timeout);
+        } catch (const Error&) {
+            reset_keep(clone, ledger_path, base, "dropping the unpushed commit");  // a push that timed out
+            throw;
+        }
         const std::vector<PushRefStatus> statuses = parse_push_porcelain(pushed.out);
         const PushVerdict verdict = push_verdict(statuses, place.remote_ref);
         if (verdict == PushVerdict::Landed) {
@@ -309,9 +319,11 @@ GitAppended append_line_in_git(const std::string& ledger_path, const std::string
         if (verdict == PushVerdict::Refused) {
             // Drop our commit so the clone is left as it was: the remote did not take the entry.
             reset_keep(clone, ledger_path, base, "dropping the refused commit");
-            std::string why = refusal_of(statuses, place.remote_ref);
-            if (why.empty())
-                why = git_said(pushed);
+            const std::string why = refusal_of(statuses, place.remote_ref);
+            if (why.empty())  // no ref line: git did not get as far as asking (network, credentials, a URL)
+                fail(ErrorKind::Registry, "pushing the ledger entry to " + quote(options.remote) + " failed: git said " +
+                                              git_said(pushed) + "; nothing was recorded (the clone is back at " +
+                                              base.substr(0, 12) + "); check the remote and its credentials");
             const std::string hook = remote_lines(pushed.err);
             fail(ErrorKind::Registry,
                  "pushing the ledger entry to " + quote(options.remote) + " " + quote(place.remote_branch) +
