@@ -241,6 +241,42 @@ TEST_F(Record, VerifyWithTheArtifactsEntriesCatchesALedgerCutShort) {
     EXPECT_TRUE(contains(cut.stdout_text, "is not in the ledger")) << cut.describe();
 }
 
+TEST_F(Record, SignedEntriesVerifyWithTheirKeyAndFailWithAnother) {
+    for (const char* name : {"bot", "other"}) {
+        run_checked({"openssl", "genpkey", "-algorithm", "ed25519", "-out", work.file(std::string(name) + ".pem")});
+        run_checked({"openssl", "pkey", "-in", work.file(std::string(name) + ".pem"), "-pubout", "-out",
+                     work.file(std::string(name) + ".pub")});
+    }
+    auto a = offline_artifact("a");
+    auto signed_run = record({"--artifact", a, "--environment", "production", "--sign-key", work.file("bot.pem")});
+    ASSERT_EQ(signed_run.exit_code, 0) << signed_run.describe();
+    EXPECT_FALSE(contains(signed_run.stdout_text + signed_run.stderr_text, "PRIVATE KEY"));
+    ASSERT_EQ(record({"hold", "--environment", "production", "--reason", "r", "--sign-key", work.file("bot.pem")}).exit_code, 0);
+    auto line = nlohmann::json::parse(lines_of(ledger)[0]);
+    ASSERT_TRUE(line.contains("sig"));
+    EXPECT_EQ(line["sig"]["alg"], "ed25519");
+
+    auto good = record({"verify", "--verify-key", work.file("bot.pub"), "--json"});
+    EXPECT_EQ(good.exit_code, 0) << good.describe();
+    EXPECT_EQ(json_output(good)["checkedSignatures"], 2);
+    auto other = record({"verify", "--verify-key", work.file("other.pub")});
+    EXPECT_EQ(other.exit_code, 1) << other.describe();
+    EXPECT_TRUE(contains(other.stdout_text, "line 1: signature")) << other.describe();
+    auto unchecked = record({"verify"});
+    EXPECT_EQ(unchecked.exit_code, 0);
+    EXPECT_TRUE(contains(unchecked.stdout_text, "2 signed entries not checked")) << unchecked.describe();
+
+    // An unsigned entry in a ledger whose entries must be signed is named.
+    deploy(a);
+    auto unsigned_line = record({"verify", "--verify-key", work.file("bot.pub")});
+    EXPECT_EQ(unsigned_line.exit_code, 1);
+    EXPECT_TRUE(contains(unsigned_line.stdout_text, "line 3: not signed")) << unsigned_line.describe();
+    // A private key given as a public one (and the reverse) is a usage error that shows no key material.
+    auto swapped = record({"verify", "--verify-key", work.file("bot.pem")});
+    EXPECT_EQ(swapped.exit_code, 2) << swapped.describe();
+    EXPECT_FALSE(contains(swapped.stderr_text, "BEGIN")) << swapped.describe();
+}
+
 TEST_F(Record, HistoryAtAnswersOnTheBoundaries) {
     auto a = offline_artifact("a");
     auto b = offline_artifact("b");

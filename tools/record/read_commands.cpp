@@ -1,6 +1,7 @@
 // The commands that read: history (what ran where and when), verify (the chain), rollback-target.
 #include "commands.hpp"
 #include "ledger_flags.hpp"
+#include "registry_commands.hpp"
 
 #include "digestflow/artifact.hpp"
 #include "digestflow/cli/exit_codes.hpp"
@@ -40,16 +41,19 @@ std::string history_line(const ledger::LedgerRecord& record) {
 
 const cli::ToolSpec history_spec{
     "record history",
-    "--ledger FILE [--environment ENV] [--digest DIGEST] [--at TIME | --since TIME --until TIME] [--json]",
+    "--ledger FILE [--environment ENV] [--digest DIGEST] [--at TIME | --since TIME --until TIME] [--json]\n"
+    "       record history --registry REPO@DIGEST [--environment ENV] [--json]",
     "Lists what ran where and when, oldest first. --at answers \"what was running in ENV at that instant\": the\n"
     "last deployment recorded at or before TIME (the ledger's order decides within one second). Times are RFC\n"
-    "3339. history reads; record verify proves the chain.",
+    "3339. history reads; record verify proves the chain. --registry lists instead the entries record --attach\n"
+    "pushed beside an image, read back from the registry alone (each checked against the image's digest).",
     {ledger_flag, environment_flag,
      {"digest", "DIGEST", "only entries about this digest (an index, one of its platforms, or a rollback from it)"},
      {"at", "TIME", "what was running in --environment at TIME"},
      {"since", "TIME", "only entries at or after TIME"},
-     {"until", "TIME", "only entries at or before TIME"}},
+     {"until", "TIME", "only entries at or before TIME"}, registry_flag},
     "  record history --ledger deployments.jsonl --environment production --since 2026-03-01T00:00:00Z\n"
+    "  record history --registry registry.example.com/team/app@sha256:... --environment production\n"
     "  record history --ledger deployments.jsonl --environment production --at 2026-03-03T12:00:00Z\n"};
 
 cli::ToolResult running_at(const ledger::LedgerView& view, const std::string& env, std::int64_t at, cli::ToolResult tool) {
@@ -74,6 +78,7 @@ cli::ToolResult running_at(const ledger::LedgerView& view, const std::string& en
 }
 
 cli::ToolResult history(const cli::ParsedArgs& args) {
+    if (args.has("registry")) return registry_history(args);
     // Every flag is checked before the ledger is read.
     ledger::HistoryQuery query{environment(args, true), digest_flag(args, "digest"), std::nullopt, std::nullopt};
     if (auto since = args.value("since")) query.since = ledger::parse_time_flag("--since", *since);

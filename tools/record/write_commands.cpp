@@ -1,6 +1,7 @@
 // The commands that append: a deployment (the default), an incident, a hold, a release; and repair.
 #include "commands.hpp"
 #include "ledger_flags.hpp"
+#include "registry_commands.hpp"
 
 #include "digestflow/artifact.hpp"
 #include "digestflow/error.hpp"
@@ -83,17 +84,18 @@ cli::ToolResult report(const cli::ParsedArgs& args, const Written& written) {
 
 const cli::ToolSpec append_spec{
     "record",
-    "--environment ENV --ledger FILE [--artifact FILE] [--note TEXT] [--sign-key KEY] [options]\n"
+    "--environment ENV --ledger FILE [--artifact FILE] [--note TEXT] [--sign-key KEY] [--attach] [--git] [options]\n"
     "       record history | verify | rollback-target | incident | hold | release | repair ... (each has --help)",
     "Appends the artifact's deployment to ENV to the ledger: one JSON line with the digest, platforms, tag, time,\n"
     "who, pipeline and commit, chained to the line before it by its sha256. The append holds an exclusive lock,\n"
     "reads only the last line and is fsynced; a held environment refuses another digest (exit 1). The artifact\n"
-    "gets a \"record\" history entry naming the ledger and the entry's hash. With --git the ledger is a file in a\n"
+    "gets a \"record\" history entry naming the ledger and the entry's hash. --attach also pushes the entry to the\n"
+    "registry beside the image (record history --registry lists it there). With --git the ledger is a file in a\n"
     "Git work tree: the entry is committed (its hash as a Digestflow-Entry trailer) and pushed; when another\n"
     "writer pushed first, the entry is built again on the new tip and pushed again, a bounded number of times,\n"
     "never forced (exit 3 when the remote refuses it or the attempts run out).",
     {ledger_flag, environment_flag, {"note", "TEXT", "a note kept with the entry"}, sign_key_flag, pipeline_flag,
-     commit_flag, git_flag, git_remote_flag},
+     commit_flag, attach_flag, git_flag, git_remote_flag},
     "  record --artifact image-digest.json --environment production --ledger deployments.jsonl\n"
     "  record --artifact image-digest.json --environment production --ledger ledger-repo/deployments.jsonl --git\n"
     "  record history --ledger deployments.jsonl --environment production --at 2026-03-03T12:00:00Z\n"
@@ -105,14 +107,34 @@ cli::ToolResult append(const cli::ParsedArgs& args) {
     ledger::Entry entry = ledger::deployment_entry(artifact, env, record_context(args));
     Written written = write_entry(args, entry);
     if (written.unchanged) throw std::logic_error("a deployment is always appended");
-    artifact.append_history({{"step", "record"}, {"environment", env}, {"ledger", ledger_path(args)},
-                             {"entry", written.appended.hash}});
+    nlohmann::ordered_json step{{"step", "record"}, {"environment", env}, {"ledger", ledger_path(args)},
+                                {"entry", written.appended.hash}};
+    // The ledger line is the record; a failed attach leaves it (and the artifact's record of it) in place.
+    std::optional<operations::AttachedEntry> attached;
+    std::optional<Error> attach_failure;
+    if (args.has("attach")) {
+        try {
+            attached = attach_line(args, artifact.image(), env, written.appended.line);
+            step["attached"] = attached->manifest.str();
+        } catch (const Error& e) {
+            attach_failure = e;
+        }
+    }
+    artifact.append_history(step);
     try {
         artifact.save(args.out_path());
     } catch (const Error& e) {
         throw Error(e.kind(), std::string(e.what()) + "; the deployment itself is recorded as " + written.appended.hash);
     }
-    return report(args, written);
+    if (attach_failure)
+        throw Error(attach_failure->kind(), std::string(attach_failure->what()) + "; the deployment itself is recorded as " +
+                                                written.appended.hash + " in " + ledger_path(args) + ", not attached");
+    cli::ToolResult tool = report(args, written);
+    if (attached) {
+        tool.json["attached"] = {{"artifact", attached->manifest.str()}, {"through", attached->how}};
+        tool.text += "; attached to the image as " + attached->manifest.str() + " (" + attached->how + ")";
+    }
+    return tool;
 }
 
 const cli::ToolSpec incident_spec{
