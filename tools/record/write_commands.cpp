@@ -7,6 +7,7 @@
 #include "digestflow/error.hpp"
 #include "digestflow/ledger/ledger_file.hpp"
 #include "digestflow/ledger/recording.hpp"
+#include "digestflow/operations/ledger_git.hpp"
 #include "digestflow/quote.hpp"
 
 namespace digestflow::record_tool {
@@ -18,22 +19,41 @@ const cli::FlagSpec sign_key_flag{"sign-key", "KEY", "sign the entry with this E
 const cli::FlagSpec pipeline_flag{"pipeline", "URL", "the pipeline URL to record (default: from GitHub/GitLab variables)"};
 const cli::FlagSpec commit_flag{"commit", "SHA", "the source commit to record (default: from CI variables or the artifact)"};
 
+const cli::FlagSpec git_flag{"git", "", "the ledger is in a Git work tree: commit the entry and push it (never forced)"};
+const cli::FlagSpec git_remote_flag{"git-remote", "REMOTE", "with --git: the remote to push to (default: origin)"};
+
 struct Written {
     ledger::Appended appended;
     std::optional<std::string> unchanged;  // AlreadyRecorded: what the ledger already says
+    std::optional<operations::GitAppended> git;  // --git: the commit that landed
 };
 
-// Appends `entry` on whatever the tip is when the lock is held.
+// The commit's subject: what the entry records. An incident's or hold's image comes from the tip, so it is
+// named only when given.
+std::string git_subject(const ledger::Entry& entry) {
+    if (entry.kind == EntryKind::Deploy) return "record: " + ledger::describe(entry);
+    return "record " + std::string(ledger::kind_name(entry.kind)) + ": " + entry.environment +
+           (entry.digest.empty() ? "" : " " + entry.digest);
+}
+
+// Appends `entry` on whatever the tip is when the lock is held (with --git: the remote's tip, on each attempt).
 Written write_entry(const cli::ParsedArgs& args, const ledger::Entry& entry) {
     const std::string path = ledger_path(args);
     auto key = signing_key(args);
+    const auto make_line = [&](const ledger::Tip& tip) {
+        return ledger::next_line(tip, entry, key ? &*key : nullptr, quote(path));
+    };
     try {
-        auto appended = ledger::append_line(path, [&](const ledger::Tip& tip) {
-            return ledger::next_line(tip, entry, key ? &*key : nullptr, quote(path));
-        });
-        return Written{appended, std::nullopt};
+        if (args.has("git")) {
+            operations::GitLedgerOptions options;
+            options.remote = args.value_or("git-remote", options.remote);
+            auto landed = operations::append_line_in_git(path, git_subject(entry), make_line, options);
+            return Written{landed.appended, std::nullopt, landed};
+        }
+        if (args.has("git-remote")) throw_usage("--git-remote needs --git: add --git to commit and push the entry");
+        return Written{ledger::append_line(path, make_line), std::nullopt, std::nullopt};
     } catch (const ledger::AlreadyRecorded& already) {
-        return Written{{}, already.message};
+        return Written{{}, already.message, std::nullopt};
     }
 }
 
@@ -53,21 +73,31 @@ cli::ToolResult report(const cli::ParsedArgs& args, const Written& written) {
     tool.json["line"] = entry_json(0, written.appended.hash, written.appended.line);
     tool.json["line"].erase("line");
     tool.text = "recorded " + ledger::describe(entry) + " in " + path + " as " + written.appended.hash;
+    if (written.git) {
+        tool.json["git"] = {{"commit", written.git->commit}, {"branch", written.git->branch},
+                            {"attempts", written.git->attempts}};
+        tool.text += "; commit " + written.git->commit.substr(0, 12) + " pushed to " + written.git->branch +
+                     (written.git->attempts > 1 ? " after " + std::to_string(written.git->attempts) + " attempts" : "");
+    }
     return tool;
 }
 
 const cli::ToolSpec append_spec{
     "record",
-    "--environment ENV --ledger FILE [--artifact FILE] [--note TEXT] [--sign-key KEY] [--attach] [options]\n"
+    "--environment ENV --ledger FILE [--artifact FILE] [--note TEXT] [--sign-key KEY] [--attach] [--git] [options]\n"
     "       record history | verify | rollback-target | incident | hold | release | repair ... (each has --help)",
     "Appends the artifact's deployment to ENV to the ledger: one JSON line with the digest, platforms, tag, time,\n"
     "who, pipeline and commit, chained to the line before it by its sha256. The append holds an exclusive lock,\n"
     "reads only the last line and is fsynced; a held environment refuses another digest (exit 1). The artifact\n"
     "gets a \"record\" history entry naming the ledger and the entry's hash. --attach also pushes the entry to the\n"
-    "registry beside the image (record history --registry lists it there).",
+    "registry beside the image (record history --registry lists it there). With --git the ledger is a file in a\n"
+    "Git work tree: the entry is committed (its hash as a Digestflow-Entry trailer) and pushed; when another\n"
+    "writer pushed first, the entry is built again on the new tip and pushed again, a bounded number of times,\n"
+    "never forced (exit 3 when the remote refuses it or the attempts run out).",
     {ledger_flag, environment_flag, {"note", "TEXT", "a note kept with the entry"}, sign_key_flag, pipeline_flag,
-     commit_flag, attach_flag},
+     commit_flag, attach_flag, git_flag, git_remote_flag},
     "  record --artifact image-digest.json --environment production --ledger deployments.jsonl\n"
+    "  record --artifact image-digest.json --environment production --ledger ledger-repo/deployments.jsonl --git\n"
     "  record history --ledger deployments.jsonl --environment production --at 2026-03-03T12:00:00Z\n"
     "  record rollback-target --ledger deployments.jsonl --environment production --out rollback.json\n"};
 
@@ -114,7 +144,7 @@ const cli::ToolSpec incident_spec{
     "rollback-target never picks a digest with an incident in that environment.",
     {ledger_flag, environment_flag, {"note", "TEXT", "what happened (required)"},
      {"digest", "DIGEST", "the digest the incident is against (default: what runs in ENV now)"}, sign_key_flag,
-     pipeline_flag, commit_flag},
+     pipeline_flag, commit_flag, git_flag, git_remote_flag},
     "  record incident --ledger deployments.jsonl --environment production --note \"5xx spike, INC-123\"\n"};
 
 cli::ToolResult incident(const cli::ParsedArgs& args) {
@@ -129,7 +159,8 @@ const cli::ToolSpec hold_spec{
     "--environment ENV --reason TEXT --ledger FILE [options]",
     "Holds ENV at what runs there now (e.g. after a rollback): until record release, recording another digest\n"
     "into ENV is refused (exit 1), and so is pinning one. Holding a held environment changes nothing.",
-    {ledger_flag, environment_flag, {"reason", "TEXT", "why (required)"}, sign_key_flag, pipeline_flag, commit_flag},
+    {ledger_flag, environment_flag, {"reason", "TEXT", "why (required)"}, sign_key_flag, pipeline_flag, commit_flag,
+     git_flag, git_remote_flag},
     "  record hold --ledger deployments.jsonl --environment production --reason \"rolled back, INC-123\"\n"};
 
 cli::ToolResult hold(const cli::ParsedArgs& args) {
@@ -144,7 +175,7 @@ const cli::ToolSpec release_spec{
     "Releases the hold on ENV: deployments of any digest may be recorded again. Releasing an environment that\n"
     "is not held changes nothing.",
     {ledger_flag, environment_flag, {"note", "TEXT", "a note kept with the entry"}, sign_key_flag, pipeline_flag,
-     commit_flag},
+     commit_flag, git_flag, git_remote_flag},
     "  record release --ledger deployments.jsonl --environment production --note \"fix deployed\"\n"};
 
 cli::ToolResult release(const cli::ParsedArgs& args) {

@@ -15,7 +15,9 @@ namespace digestflow::operations {
 
 struct GitLedgerOptions {
     std::string remote = "origin";
-    int attempts = 10;  // pushes tried before giving up (exit 3)
+    // Pushes tried before giving up (exit 3). Four writers pushing back to back (ledger_git_test) needed up to 10
+    // for the unluckiest append: a writer that just landed starts its next entry while the losers wait.
+    int attempts = 30;
     std::chrono::milliseconds backoff{200};  // first retry delay; doubles, with jitter, capped at 5 s
 };
 

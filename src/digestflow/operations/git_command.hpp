@@ -1,0 +1,26 @@
+// Runs the git binary as a subprocess: an argv (never a shell string), stdout and stderr captured, bounded in
+// time. The ledger's Git store is the only user; it keeps git's own semantics (hooks, credentials, config).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace digestflow::operations {
+
+struct GitResult {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+    bool ok() const { return exit_code == 0; }
+};
+
+// Runs `git -C <dir> <args...>` with stdin from /dev/null, LC_ALL=C (so the words we parse are git's English
+// ones) and GIT_TERMINAL_PROMPT=0 (a CI job must fail, not wait for a password) and
+// GIT_LITERAL_PATHSPECS=1 (paths are file names, not globs). A non-zero exit is a result.
+// Throws Error(Usage) when git cannot be started, Error(Registry) when it outlives `timeout` (it is killed,
+// with its process group: a push's ssh or remote helper goes too).
+GitResult run_git(const std::string& dir, const std::vector<std::string>& args,
+                  std::chrono::seconds timeout = std::chrono::seconds(60));
+
+}  // namespace digestflow::operations
