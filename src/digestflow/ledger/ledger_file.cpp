@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -179,13 +178,11 @@ void fsync_folder_of(const std::string& path) {
     }
 }
 
+// "20261202T054332Z": the RFC 3339 time without separators, for file names.
 std::string compact_utc_now() {
-    std::time_t now = std::time(nullptr);
-    std::tm parts{};
-    ::gmtime_r(&now, &parts);
-    char buffer[32];
-    std::strftime(buffer, sizeof buffer, "%Y%m%dT%H%M%SZ", &parts);
-    return buffer;
+    std::string text = utc_now_rfc3339();
+    std::erase_if(text, [](char c) { return c == '-' || c == ':'; });
+    return text;
 }
 
 }  // namespace
