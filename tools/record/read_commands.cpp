@@ -28,14 +28,22 @@ void report_torn(const ledger::LedgerView& view, cli::ToolResult& tool) {
 
 std::string short_hex(const std::string& digest) { return digest.substr(0, std::min<std::size_t>(digest.size(), 19)); }
 
+// A ledger value as it is when it is plain printable text, else quoted: a newline or a terminal escape in a
+// note, tag or $USER must not split an entry over lines or reach the terminal raw.
+std::string printable(const std::string& text) {
+    for (unsigned char c : text)
+        if (c < 0x20 || c == 0x7f) return quote(text, 4096);
+    return text;
+}
+
 std::string history_line(const ledger::LedgerRecord& record) {
     const ledger::Entry& e = record.entry;
-    std::string line = e.at + "  " + e.environment + "  " + std::string(ledger::kind_name(e.kind));
-    if (e.kind != ledger::EntryKind::Release) line += "  " + e.repository + "@" + e.digest;
-    if (!e.tag.empty()) line += "  (" + e.tag + ")";
-    if (!e.rollback_of.empty()) line += "  rollback from " + short_hex(e.rollback_of);
-    if (!e.by.empty()) line += "  by " + e.by;
-    if (!e.note.empty()) line += "  \"" + e.note + "\"";
+    std::string line = e.at + "  " + printable(e.environment) + "  " + std::string(ledger::kind_name(e.kind));
+    if (e.kind != ledger::EntryKind::Release) line += "  " + printable(e.repository) + "@" + printable(e.digest);
+    if (!e.tag.empty()) line += "  (" + printable(e.tag) + ")";
+    if (!e.rollback_of.empty()) line += "  rollback from " + short_hex(printable(e.rollback_of));
+    if (!e.by.empty()) line += "  by " + printable(e.by);
+    if (!e.note.empty()) line += "  " + quote(e.note, 4096);
     return line + "  [line " + std::to_string(record.line) + "]";
 }
 
@@ -192,6 +200,11 @@ cli::ToolResult rollback_target(const cli::ParsedArgs& args) {
     if (!args.has("out")) throw_usage("give --out FILE: where to write the rollback target's artifact (- for stdout)");
     const std::string env = environment(args);
     const int steps = steps_of(args);
+    // The artifact is written over --out: naming the ledger (or a link to it) would replace the whole history.
+    std::error_code no_such_file;
+    if (args.out_path() != "-" && std::filesystem::equivalent(args.out_path(), ledger_path(args), no_such_file))
+        throw_usage("--out " + quote(args.out_path()) + " is the ledger itself: writing the artifact there would replace "
+                    "the deployment history; give another file (e.g. rollback.json)");
     ledger::LedgerView view(ledger_path(args));
     cli::ToolResult tool;
     report_torn(view, tool);
