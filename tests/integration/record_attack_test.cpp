@@ -73,5 +73,20 @@ TEST_F(RecordAttack, HistoryTextKeepsEachEntryOnOneLineWhateverTheNoteHolds) {
     EXPECT_TRUE(contains(run.stdout_text, "first line\\x0asecond line")) << run.stdout_text;
 }
 
+// A ledger written by hand (a valid chain) whose tag holds a newline and a terminal escape: history --at
+// answers on one line, with the tag quoted.
+TEST_F(RecordAttack, HistoryAtKeepsAHostileTagOnOneLine) {
+    std::string prev = "sha256:" + std::string(64, '0');
+    std::string line = "{\"v\":1,\"prev\":\"" + prev + "\",\"at\":\"2026-12-02T05:43:30Z\",\"kind\":\"deploy\","
+                       "\"environment\":\"production\",\"repository\":\"registry.example.com/team/app\",\"digest\":\"sha256:" +
+                       std::string(64, 'a') + "\",\"tag\":\"x\\n\\u001b[31mEVIL\"}\n";
+    write_text_file(ledger, line);
+    ASSERT_EQ(record({"verify"}).exit_code, 0) << record({"verify"}).describe();
+    auto run = record({"history", "--environment", "production", "--at", "2026-12-02T05:43:30Z"});
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(count_lines(run.stdout_text), 1u) << run.stdout_text;
+    EXPECT_FALSE(contains(run.stdout_text, "\x1b")) << run.stdout_text;
+}
+
 }  // namespace
 }  // namespace digestflow::testsupport

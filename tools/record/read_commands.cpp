@@ -78,9 +78,9 @@ cli::ToolResult running_at(const ledger::LedgerView& view, const std::string& en
     const auto& record = running->deployment;
     tool.json["running"] = entry_json(record.line, record.hash, record.text);
     if (running->hold) tool.json["hold"] = {{"digest", running->hold->digest}, {"since", running->hold->at}};
-    tool.text = record.entry.repository + "@" + record.entry.digest + " was running in " + env + " at " +
+    tool.text = printable(record.entry.repository) + "@" + printable(record.entry.digest) + " was running in " + env + " at " +
                 ledger::format_rfc3339(at) + ", deployed " + record.entry.at +
-                (record.entry.tag.empty() ? "" : " (" + record.entry.tag + ")") + " [line " + std::to_string(record.line) + "]" +
+                (record.entry.tag.empty() ? "" : " (" + printable(record.entry.tag) + ")") + " [line " + std::to_string(record.line) + "]" +
                 (running->hold ? "; held since " + running->hold->at : "");
     return tool;
 }
@@ -218,8 +218,8 @@ cli::ToolResult rollback_target(const cli::ParsedArgs& args) {
     tool.json["skippedForIncidents"] = target.skipped;
     tool.json["kubectl"] = kubectl;
     tool.json["out"] = args.out_path();
-    tool.text = "roll " + env + " back to " + entry.repository + "@" + entry.digest +
-                (entry.tag.empty() ? "" : " (" + entry.tag + ")") + ", deployed " + entry.at + " [line " +
+    tool.text = "roll " + env + " back to " + printable(entry.repository) + "@" + printable(entry.digest) +
+                (entry.tag.empty() ? "" : " (" + printable(entry.tag) + ")") + ", deployed " + entry.at + " [line " +
                 std::to_string(target.target.line) + "]; now running " + short_hex(target.current.entry.digest) + "…";
     if (target.current.entry.digest == entry.digest) tool.text += " (already the target)";
     if (!target.skipped.empty()) tool.text += "; skipped " + std::to_string(target.skipped.size()) + " digest(s) with incidents";
