@@ -290,6 +290,16 @@ TEST(LedgerChainCheck, CrlfLineEndingsAreNamedAsSuch) {
     EXPECT_FALSE(contains(report.problem->why, "was changed")) << report.problem->why;
 }
 
+// A line that is no object at all used to read "not a JSON object: not a JSON object: '[' at byte 0".
+TEST(LedgerChainCheck, ALineThatIsNoObjectSaysSoOnce) {
+    for (const std::string& line : {std::string("[1]\n"), std::string("\n"), std::string("\xEF\xBB\xBF{}\n")}) {
+        ChainReport report = check_text(line);
+        ASSERT_TRUE(report.problem);
+        EXPECT_TRUE(contains(report.problem->why, "not a JSON object")) << report.problem->why;
+        EXPECT_FALSE(contains(report.problem->why, "not a JSON object: not a JSON object")) << report.problem->why;
+    }
+}
+
 TEST(LedgerChainCheck, OnlyTheFirstProblemIsReported) {
     Lines lines = chain_lines(base_entries());
     lines[1] = one_byte_changed(lines[1]);  // breaks line 3
