@@ -37,7 +37,7 @@ public:
 
     // The reason line `number` is wrong, or nullopt.
     std::optional<std::string> check(std::size_t number, std::string_view line) {
-        if (auto problem = scan_object_line(line, m_scanned)) return "not a JSON object: " + *problem;
+        if (auto problem = scan_object_line(line, m_scanned)) return as_object_problem(*problem);
         auto version = m_scanned.find("v");
         if (!version || *version != "1") return "not a ledger line of format v1 (\"v\" is missing or different)";
         auto prev = plain(m_scanned.find("prev"));
