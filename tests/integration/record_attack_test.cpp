@@ -61,6 +61,27 @@ TEST_F(RecordAttack, RollbackTargetRefusesToWriteItsArtifactOverTheLedger) {
     }
 }
 
+// record --out naming the ledger used to append the entry and then replace the whole ledger with the
+// updated artifact (exit 0); --artifact naming it failed late with a JSON parser's message. Both are refused
+// before anything is written, naming the flag.
+TEST_F(RecordAttack, RecordRefusesAnArtifactOrOutThatIsTheLedger) {
+    const std::string a = offline_artifact("a", 'a');
+    deploy(a);
+    const std::string before = read_text_file(ledger);
+    const std::string artifact_before = read_text_file(a);
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"--artifact", a, "--environment", "production", "--out", ledger},
+             {"--artifact", ledger, "--environment", "production"},
+             {"--artifact", a, "--environment", "staging", "--out", work.file(".") + "/deployments.jsonl"}}) {
+        auto run = record(args);
+        EXPECT_EQ(run.exit_code, 2) << run.describe();
+        EXPECT_TRUE(contains(run.stderr_text, "is the ledger itself")) << run.describe();
+        EXPECT_EQ(count_lines(run.stderr_text), 1u) << run.describe();
+        EXPECT_EQ(read_text_file(ledger), before) << run.describe();
+        EXPECT_EQ(read_text_file(a), artifact_before) << run.describe();
+    }
+}
+
 // The history listing is one line per entry: a note (or tag) with a newline or a terminal escape must not
 // split an entry over two lines or reach the terminal raw.
 TEST_F(RecordAttack, HistoryTextKeepsEachEntryOnOneLineWhateverTheNoteHolds) {
