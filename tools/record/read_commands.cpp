@@ -200,11 +200,6 @@ cli::ToolResult rollback_target(const cli::ParsedArgs& args) {
     if (!args.has("out")) throw_usage("give --out FILE: where to write the rollback target's artifact (- for stdout)");
     const std::string env = environment(args);
     const int steps = steps_of(args);
-    // The artifact is written over --out: naming the ledger (or a link to it) would replace the whole history.
-    std::error_code no_such_file;
-    if (args.out_path() != "-" && std::filesystem::equivalent(args.out_path(), ledger_path(args), no_such_file))
-        throw_usage("--out " + quote(args.out_path()) + " is the ledger itself: writing the artifact there would replace "
-                    "the deployment history; give another file (e.g. rollback.json)");
     ledger::LedgerView view(ledger_path(args));
     cli::ToolResult tool;
     report_torn(view, tool);
