@@ -235,7 +235,9 @@ Appended append_line(const std::string& path, const std::function<std::string(co
         // Nothing half-written: the file goes back to its last complete line.
         if (::ftruncate(file.fd(), static_cast<off_t>(size)) == 0) ::fsync(file.fd());
         // A ledger this append created is removed again (still locked): a failed first entry leaves no file.
-        if (created && size == 0) ::unlink(path.c_str());
+        // (Never a symbolic link: that would remove the user's link and keep the file it made.)
+        struct stat named {};
+        if (created && size == 0 && ::lstat(path.c_str(), &named) == 0 && S_ISREG(named.st_mode)) ::unlink(path.c_str());
         throw_usage("ledger " + quote(path) + ": the entry could not be written (" + failure.what() +
                     "); the ledger is unchanged: free space or fix permissions and run again");
     }
