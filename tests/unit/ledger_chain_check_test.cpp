@@ -278,6 +278,28 @@ TEST(LedgerChainCheck, ATornTailIsReportedAfterTheCompleteLinesWhichAllVerify) {
     EXPECT_EQ(report.head, line_hash(lines.back())) << "the head is the last complete line's";
 }
 
+// A ledger whose line endings were converted to CRLF (git core.autocrlf, an editor) used to be reported as
+// "line 1 was changed, or lines were removed or moved": the report names the conversion instead.
+TEST(LedgerChainCheck, CrlfLineEndingsAreNamedAsSuch) {
+    std::string crlf;
+    for (const auto& line : chain_lines(base_entries())) crlf += line.substr(0, line.size() - 1) + "\r\n";
+    ChainReport report = check_text(crlf);
+    ASSERT_TRUE(report.problem);
+    EXPECT_EQ(report.problem->line, 2u);
+    EXPECT_TRUE(contains(report.problem->why, "CRLF")) << report.problem->why;
+    EXPECT_FALSE(contains(report.problem->why, "was changed")) << report.problem->why;
+}
+
+// A line that is no object at all used to read "not a JSON object: not a JSON object: '[' at byte 0".
+TEST(LedgerChainCheck, ALineThatIsNoObjectSaysSoOnce) {
+    for (const std::string& line : {std::string("[1]\n"), std::string("\n"), std::string("\xEF\xBB\xBF{}\n")}) {
+        ChainReport report = check_text(line);
+        ASSERT_TRUE(report.problem);
+        EXPECT_TRUE(contains(report.problem->why, "not a JSON object")) << report.problem->why;
+        EXPECT_FALSE(contains(report.problem->why, "not a JSON object: not a JSON object")) << report.problem->why;
+    }
+}
+
 TEST(LedgerChainCheck, OnlyTheFirstProblemIsReported) {
     Lines lines = chain_lines(base_entries());
     lines[1] = one_byte_changed(lines[1]);  // breaks line 3

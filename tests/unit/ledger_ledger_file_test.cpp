@@ -17,7 +17,12 @@
 #include <string>
 #include <vector>
 
+#include <csignal>
+
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace digestflow::ledger {
 namespace {
@@ -417,6 +422,53 @@ TEST_F(LedgerFile, FindLastSearchesBackThroughSeveralChunks) {
     EXPECT_EQ(staging, written[0].line);
     EXPECT_EQ(tenth, written[10].line);
     EXPECT_EQ(offered, written.size()) << "each line offered once, whole";
+}
+
+// A first entry whose write fails (a full disk; here the file size limit, which fails the same write) used to
+// leave an empty ledger file behind: nothing of a failed append may remain.
+TEST_F(LedgerFile, AFailedFirstWriteLeavesNoEmptyLedger) {
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        std::signal(SIGXFSZ, SIG_IGN);  // the write then fails with EFBIG, as it fails with ENOSPC on a full disk
+        rlimit limit{10, 10};
+        ::setrlimit(RLIMIT_FSIZE, &limit);
+        try {
+            append_line(m_path, deploy_on_tip("production", "A"));
+        } catch (const Error& error) {
+            ::_exit(error.kind() == ErrorKind::Usage ? 0 : 2);
+        } catch (...) {
+            ::_exit(3);
+        }
+        ::_exit(1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the write did not fail; 2/3: not a usage error";
+    EXPECT_FALSE(fs::exists(m_path)) << "a failed first append left a ledger file";
+}
+
+TEST_F(LedgerFile, AFailedLaterWriteLeavesTheLedgerAsItWas) {
+    append_line(m_path, deploy_on_tip("production", "A"));
+    const std::string before = read_bytes(m_path);
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        std::signal(SIGXFSZ, SIG_IGN);
+        rlimit limit{static_cast<rlim_t>(before.size() + 10), static_cast<rlim_t>(before.size() + 10)};
+        ::setrlimit(RLIMIT_FSIZE, &limit);
+        try {
+            append_line(m_path, deploy_on_tip("production", "B"));
+        } catch (const Error&) {
+            ::_exit(0);
+        }
+        ::_exit(1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT_EQ(read_bytes(m_path), before);
 }
 
 TEST_F(LedgerFile, AppendIntoAMissingFolderNamesTheFolder) {

@@ -172,5 +172,19 @@ INSTANTIATE_TEST_SUITE_P(
                       KubectlCase{"container_only", "", "app", "kubectl set image deployment/NAME app=registry.example/app@" + B}),
     label_of<KubectlCase>);
 
+// A target line whose image fields make no valid artifact (a hand-written ledger, here a tag with a newline)
+// used to be refused as "image-digest.json: ... (check --image and the captured digest)": neither the file
+// nor the advice of rollback-target. The message names the ledger line instead.
+TEST_F(LedgerRollbackArtifact, ATargetLineThatMakesNoValidArtifactNamesTheLedgerLine) {
+    Entry bad = rich_deploy("production", A, "2026-12-02T10:00:00Z");
+    bad.tag = "x\ny";
+    write_bytes(m_path, joined(chain_lines({bad, rich_deploy("production", B, "2026-12-02T10:01:00Z")})));
+    std::string message = error_of(ErrorKind::Usage, [&] { rollback_artifact(target(1), m_path, "production", 1); });
+    EXPECT_TRUE(contains(message, m_path)) << message;
+    EXPECT_TRUE(contains(message, "line 1")) << message;
+    EXPECT_FALSE(contains(message, "--image")) << message;
+    EXPECT_FALSE(contains(message, "image-digest.json")) << message;
+}
+
 }  // namespace
 }  // namespace digestflow::ledger

@@ -144,5 +144,22 @@ TEST(LedgerTimestampFormat, RoundTripsOverFourYearsOfDays) {
     }
 }
 
+// Four-digit years both ways: year 0 used to print as "0-01-01T00:00:00Z", and 9999-12-31T23:59:59-23:59 (valid
+// RFC 3339) as "10000-01-01T23:58:59Z"; neither is RFC 3339, so --json answers could not be read back.
+TEST(LedgerTimestampRange, FormatsYearZeroWithFourDigits) {
+    auto seconds = parse_rfc3339("0000-01-01T00:00:00Z");
+    ASSERT_TRUE(seconds);
+    EXPECT_EQ(format_rfc3339(*seconds), "0000-01-01T00:00:00Z");
+    EXPECT_EQ(format_rfc3339(parse_time_flag("--at", "0000-03-01T00:00:00Z")), "0000-03-01T00:00:00Z");
+}
+
+TEST(LedgerTimestampRange, AFlagTimePastYear9999InUtcIsAUsageError) {
+    EXPECT_EQ(format_rfc3339(parse_time_flag("--at", "9999-12-31T23:59:59Z")), "9999-12-31T23:59:59Z");
+    EXPECT_TRUE(contains(error_of(ErrorKind::Usage, [] { parse_time_flag("--at", "9999-12-31T23:59:59-23:59"); }),
+                         "9999-12-31T23:59:59-23:59"));
+    EXPECT_TRUE(contains(error_of(ErrorKind::Usage, [] { parse_time_flag("--until", "0000-01-01T00:00:00+00:01"); }),
+                         "--until"));
+}
+
 }  // namespace
 }  // namespace digestflow::ledger

@@ -6,12 +6,22 @@
 #include "digestflow/quote.hpp"
 
 #include <cctype>
+#include <filesystem>
 
 namespace digestflow::record_tool {
 
 std::string ledger_path(const cli::ParsedArgs& args) {
     auto path = args.value("ledger");
     if (!path || path->empty()) throw_usage("give --ledger FILE: the deployment ledger (JSON Lines) to use");
+    // Every command asks for the ledger before it writes: an artifact written over the ledger (directly or
+    // through a link) would replace the whole history, so --artifact and --out may never name it.
+    for (const char* flag : {"artifact", "out"}) {
+        auto other = args.value(flag);
+        std::error_code no_such_file;
+        if (other && *other != "-" && std::filesystem::equivalent(*other, *path, no_such_file))
+            throw_usage("--" + std::string(flag) + " " + quote(*other) + " is the ledger itself: writing the artifact "
+                        "there would replace the deployment history; give the artifact's own file (e.g. rollback.json)");
+    }
     return *path;
 }
 

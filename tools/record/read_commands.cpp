@@ -28,14 +28,22 @@ void report_torn(const ledger::LedgerView& view, cli::ToolResult& tool) {
 
 std::string short_hex(const std::string& digest) { return digest.substr(0, std::min<std::size_t>(digest.size(), 19)); }
 
+// A ledger value as it is when it is plain printable text, else quoted: a newline or a terminal escape in a
+// note, tag or $USER must not split an entry over lines or reach the terminal raw.
+std::string printable(const std::string& text) {
+    for (unsigned char c : text)
+        if (c < 0x20 || c == 0x7f) return quote(text, 4096);
+    return text;
+}
+
 std::string history_line(const ledger::LedgerRecord& record) {
     const ledger::Entry& e = record.entry;
-    std::string line = e.at + "  " + e.environment + "  " + std::string(ledger::kind_name(e.kind));
-    if (e.kind != ledger::EntryKind::Release) line += "  " + e.repository + "@" + e.digest;
-    if (!e.tag.empty()) line += "  (" + e.tag + ")";
-    if (!e.rollback_of.empty()) line += "  rollback from " + short_hex(e.rollback_of);
-    if (!e.by.empty()) line += "  by " + e.by;
-    if (!e.note.empty()) line += "  \"" + e.note + "\"";
+    std::string line = e.at + "  " + printable(e.environment) + "  " + std::string(ledger::kind_name(e.kind));
+    if (e.kind != ledger::EntryKind::Release) line += "  " + printable(e.repository) + "@" + printable(e.digest);
+    if (!e.tag.empty()) line += "  (" + printable(e.tag) + ")";
+    if (!e.rollback_of.empty()) line += "  rollback from " + short_hex(printable(e.rollback_of));
+    if (!e.by.empty()) line += "  by " + printable(e.by);
+    if (!e.note.empty()) line += "  " + quote(e.note, 4096);
     return line + "  [line " + std::to_string(record.line) + "]";
 }
 
@@ -70,9 +78,9 @@ cli::ToolResult running_at(const ledger::LedgerView& view, const std::string& en
     const auto& record = running->deployment;
     tool.json["running"] = entry_json(record.line, record.hash, record.text);
     if (running->hold) tool.json["hold"] = {{"digest", running->hold->digest}, {"since", running->hold->at}};
-    tool.text = record.entry.repository + "@" + record.entry.digest + " was running in " + env + " at " +
+    tool.text = printable(record.entry.repository) + "@" + printable(record.entry.digest) + " was running in " + env + " at " +
                 ledger::format_rfc3339(at) + ", deployed " + record.entry.at +
-                (record.entry.tag.empty() ? "" : " (" + record.entry.tag + ")") + " [line " + std::to_string(record.line) + "]" +
+                (record.entry.tag.empty() ? "" : " (" + printable(record.entry.tag) + ")") + " [line " + std::to_string(record.line) + "]" +
                 (running->hold ? "; held since " + running->hold->at : "");
     return tool;
 }
@@ -205,8 +213,8 @@ cli::ToolResult rollback_target(const cli::ParsedArgs& args) {
     tool.json["skippedForIncidents"] = target.skipped;
     tool.json["kubectl"] = kubectl;
     tool.json["out"] = args.out_path();
-    tool.text = "roll " + env + " back to " + entry.repository + "@" + entry.digest +
-                (entry.tag.empty() ? "" : " (" + entry.tag + ")") + ", deployed " + entry.at + " [line " +
+    tool.text = "roll " + env + " back to " + printable(entry.repository) + "@" + printable(entry.digest) +
+                (entry.tag.empty() ? "" : " (" + printable(entry.tag) + ")") + ", deployed " + entry.at + " [line " +
                 std::to_string(target.target.line) + "]; now running " + short_hex(target.current.entry.digest) + "…";
     if (target.current.entry.digest == entry.digest) tool.text += " (already the target)";
     if (!target.skipped.empty()) tool.text += "; skipped " + std::to_string(target.skipped.size()) + " digest(s) with incidents";

@@ -37,7 +37,7 @@ public:
 
     // The reason line `number` is wrong, or nullopt.
     std::optional<std::string> check(std::size_t number, std::string_view line) {
-        if (auto problem = scan_object_line(line, m_scanned)) return "not a JSON object: " + *problem;
+        if (auto problem = scan_object_line(line, m_scanned)) return as_object_problem(*problem);
         auto version = m_scanned.find("v");
         if (!version || *version != "1") return "not a ledger line of format v1 (\"v\" is missing or different)";
         auto prev = plain(m_scanned.find("prev"));
@@ -102,6 +102,13 @@ private:
     // changed or a line between them removed.
     std::string chain_break(std::size_t number, std::string_view prev) const {
         if (number == 1) return "the first line must chain to the genesis value (prev " + std::string(genesis_prev) + ")";
+        // The line before ends in "\r\n" but chains as if it ended in "\n": its line endings were converted.
+        std::string_view before_line = m_complete.substr(m_previous_start);
+        before_line = before_line.substr(0, before_line.find('\n') + 1);
+        if (before_line.size() >= 2 && before_line[before_line.size() - 2] == '\r' &&
+            line_hash(std::string(before_line.substr(0, before_line.size() - 2)) + "\n") == prev)
+            return "line " + std::to_string(number - 1) + " ends in \\r\\n (CRLF) where the chain has \\n: the file's line "
+                   "endings were converted (e.g. by git core.autocrlf or an editor); convert them back (dos2unix) and verify again";
         std::string found;
         for_each_line(m_complete.substr(0, m_previous_start), [&](std::size_t earlier, std::string_view line) {
             if (found.empty() && line_hash(line) == prev) found = std::to_string(earlier);

@@ -8,6 +8,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+<<<<<<< HEAD
+=======
+#include <ctime>
+#include <optional>
+>>>>>>> atk8
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -196,8 +201,18 @@ Appended append_line(const std::string& path, const std::function<std::string(co
         Tip empty{"", std::string(genesis_prev), [](const auto&) { return std::nullopt; }};
         make_line(empty);
     }
-    FileHandle file(path, O_RDWR | O_CREAT | O_APPEND);
-    file.lock(LOCK_EX);
+    // A failed first write unlinks the empty file it created (below), so a writer that opened that file and
+    // waited for the lock checks the path still names it, else opens again: no entry goes to an unlinked file.
+    std::optional<FileHandle> opened;
+    for (;;) {
+        opened.emplace(path, O_RDWR | O_CREAT | O_APPEND);
+        opened->lock(LOCK_EX);
+        struct stat held {}, named {};
+        if (::fstat(opened->fd(), &held) == 0 && ::stat(path.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
+            held.st_dev == named.st_dev)
+            break;
+    }
+    FileHandle& file = *opened;
     const std::uint64_t size = file.size();
     if (size > 0) {
         char last = 0;
@@ -220,6 +235,10 @@ Appended append_line(const std::string& path, const std::function<std::string(co
     } catch (const std::runtime_error& failure) {
         // Nothing half-written: the file goes back to its last complete line.
         if (::ftruncate(file.fd(), static_cast<off_t>(size)) == 0) ::fsync(file.fd());
+        // A ledger this append created is removed again (still locked): a failed first entry leaves no file.
+        // (Never a symbolic link: that would remove the user's link and keep the file it made.)
+        struct stat named {};
+        if (created && size == 0 && ::lstat(path.c_str(), &named) == 0 && S_ISREG(named.st_mode)) ::unlink(path.c_str());
         throw_usage("ledger " + quote(path) + ": the entry could not be written (" + failure.what() +
                     "); the ledger is unchanged: free space or fix permissions and run again");
     }

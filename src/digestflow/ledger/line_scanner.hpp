@@ -27,6 +27,12 @@ struct ScannedLine {
 // (cleared first) otherwise. Nesting deeper than 32 levels is refused.
 std::optional<std::string> scan_object_line(std::string_view line, ScannedLine& out);
 
+// A scan_object_line reason as "not a JSON object: ...", without saying it twice when the reason already does.
+inline std::string as_object_problem(const std::string& reason) {
+    constexpr std::string_view prefix = "not a JSON object";
+    return reason.rfind(prefix, 0) == 0 ? reason : std::string(prefix) + ": " + reason;
+}
+
 // The text of a raw string value (quotes removed, escapes resolved, \u surrogate pairs joined); nullopt when
 // `raw` is not a JSON string.
 std::optional<std::string> string_value(std::string_view raw);

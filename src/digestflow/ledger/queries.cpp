@@ -27,7 +27,7 @@ public:
     // Throws Error(Usage) naming the line when it is not a ledger line (number 0: counted when needed).
     const LineKeys& read(std::size_t number, std::string_view line) {
         if (number == 0) m_line = line;
-        if (auto problem = scan_object_line(line, m_scanned)) fail(number, "not a JSON object: " + *problem);
+        if (auto problem = scan_object_line(line, m_scanned)) fail(number, as_object_problem(*problem));
         auto kind = plain("kind");
         auto at = plain("at");
         auto environment = m_scanned.find("environment");

@@ -1,5 +1,10 @@
 #include "digestflow/ledger/rollback_artifact.hpp"
 
+#include "digestflow/error.hpp"
+#include "digestflow/quote.hpp"
+
+#include <string_view>
+
 namespace digestflow::ledger {
 
 Artifact rollback_artifact(const RollbackTarget& target, const std::string& ledger_path, const std::string& environment,
@@ -23,7 +28,19 @@ Artifact rollback_artifact(const RollbackTarget& target, const std::string& ledg
                                 {"entry", target.target.hash},
                                 {"steps", steps},
                                 {"ledger", ledger_path}};
-    return Artifact::create(image, build, step);
+    try {
+        return Artifact::create(image, build, step);
+    } catch (const Error& error) {
+        // Artifact::create speaks to capture-digest ("image-digest.json: ... check --image"); here the image
+        // fields come from a ledger line, so the message names that line (keeping only the problem itself).
+        std::string why = error.what();
+        for (std::string_view cut : {"image-digest.json: cannot create the artifact: "})
+            if (why.rfind(cut, 0) == 0) why.erase(0, cut.size());
+        if (auto tail = why.rfind(" (check --image"); tail != std::string::npos) why.erase(tail);
+        throw_usage("ledger " + quote(ledger_path) + " line " + std::to_string(target.target.line) +
+                    ", the rollback target, makes no valid artifact: " + why +
+                    "; choose another target with --steps");
+    }
 }
 
 std::string kubectl_set_image_line(const Entry& target, const std::string& workload, const std::string& container) {

@@ -4,6 +4,7 @@
 #include "digestflow/quote.hpp"
 
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 
 namespace digestflow::ledger {
@@ -78,6 +79,9 @@ std::int64_t parse_time_flag(const std::string& flag, const std::string& text) {
     auto seconds = parse_rfc3339(text);
     if (!seconds)
         throw_usage(flag + " " + quote(text) + ": give an RFC 3339 time, e.g. 2026-03-03T12:00:00Z or 2026-03-03T13:00:00+01:00");
+    // An offset can carry a valid time out of the four-digit years in UTC, where it has no RFC 3339 form.
+    if (*seconds < days_from_civil(0, 1, 1) * 86400 || *seconds > days_from_civil(9999, 12, 31) * 86400 + 86399)
+        throw_usage(flag + " " + quote(text) + ": in UTC that is outside the years 0000 to 9999; give a time inside them");
     return *seconds;
 }
 
@@ -85,8 +89,10 @@ std::string format_rfc3339(std::int64_t seconds) {
     std::time_t value = static_cast<std::time_t>(seconds);
     std::tm parts{};
     ::gmtime_r(&value, &parts);
-    char buffer[32];
-    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &parts);
+    // %Y gives "0" for year 0: RFC 3339 always has four digits.
+    char buffer[48];
+    std::snprintf(buffer, sizeof buffer, "%04lld-%02d-%02dT%02d:%02d:%02dZ", static_cast<long long>(parts.tm_year) + 1900,
+                  parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec);
     return buffer;
 }
 
