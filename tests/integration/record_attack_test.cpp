@@ -81,11 +81,9 @@ TEST_F(RecordAttack, RecordRefusesAnArtifactOrOutThatIsTheLedger) {
     }
 }
 
-// DEFECT: record --artifact LEDGER (a one-line ledger is a JSON object) fails with "schemaVersion: missing
-// ... capture again with capture-digest": append() in tools/record/write_commands.cpp loads the artifact
-// before it asks for ledger_path(), which refuses --artifact naming the ledger. Nothing is written (exit 2), only
-// the message misleads. Enable once append() calls ledger_path(args) first.
-TEST_F(RecordAttack, DISABLED_RecordArtifactNamingTheLedgerSaysSo) {
+// record --artifact LEDGER (a one-line ledger is a JSON object) says the artifact is the ledger, rather than
+// reporting the ledger line as a broken artifact.
+TEST_F(RecordAttack, RecordArtifactNamingTheLedgerSaysSo) {
     deploy(offline_artifact("a", 'a'));
     const std::string before = read_text_file(ledger);
     auto run = record({"--artifact", ledger, "--environment", "production"});

@@ -102,6 +102,7 @@ const cli::ToolSpec append_spec{
     "  record rollback-target --ledger deployments.jsonl --environment production --out rollback.json\n"};
 
 cli::ToolResult append(const cli::ParsedArgs& args) {
+    ledger_path(args);  // first: it refuses an --artifact or --out that is the ledger itself
     Artifact artifact = Artifact::load(args.artifact_path());
     const std::string env = environment(args);
     ledger::Entry entry = ledger::deployment_entry(artifact, env, record_context(args));

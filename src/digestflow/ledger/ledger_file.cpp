@@ -8,11 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-<<<<<<< HEAD
-=======
-#include <ctime>
 #include <optional>
->>>>>>> atk8
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -150,6 +150,10 @@ RollbackTarget rollback_target(const LedgerView& ledger, const std::string& envi
             return result;
         }
     }
+    if (step == 0)
+        throw_check_failed("ledger " + quote(ledger.path()) + ": " + environment +
+                           " has no earlier deployment to go back to" +
+                           (result.skipped.empty() ? "" : " (" + std::to_string(result.skipped.size()) + " skipped for incidents)"));
     throw_check_failed("ledger " + quote(ledger.path()) + ": " + environment + " has " + std::to_string(step) +
                        " earlier deployment" + (step == 1 ? "" : "s") + " to go back to" +
                        (result.skipped.empty() ? "" : " (" + std::to_string(result.skipped.size()) + " skipped for incidents)") +
