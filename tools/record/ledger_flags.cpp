@@ -61,6 +61,12 @@ std::string digest_flag(const cli::ParsedArgs& args, const char* name) {
     return *value;
 }
 
+std::string printable(const std::string& text) {
+    for (unsigned char c : text)
+        if (c < 0x20 || c == 0x7f) return quote(text, 4096);
+    return text;
+}
+
 nlohmann::ordered_json entry_json(std::size_t line, const std::string& hash, const std::string& text) {
     nlohmann::ordered_json doc{{"line", line}, {"hash", hash}};
     auto parsed = try_parse_ordered_json(text);

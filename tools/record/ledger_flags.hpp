@@ -22,6 +22,10 @@ ledger::RecordContext record_context(const cli::ParsedArgs& args, const char* no
 // A digest flag's value, checked (Error(Usage) naming the flag); "" when absent.
 std::string digest_flag(const cli::ParsedArgs& args, const char* name);
 
+// A ledger value as it is when it is plain printable text, else quoted: a newline or a terminal escape in a
+// note, tag or $USER must not split an entry over lines or reach the terminal raw.
+std::string printable(const std::string& text);
+
 // The entry as --json shows it: the line's members plus its number and hash.
 nlohmann::ordered_json entry_json(std::size_t line, const std::string& hash, const std::string& text);
 

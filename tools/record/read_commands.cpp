@@ -28,14 +28,6 @@ void report_torn(const ledger::LedgerView& view, cli::ToolResult& tool) {
 
 std::string short_hex(const std::string& digest) { return digest.substr(0, std::min<std::size_t>(digest.size(), 19)); }
 
-// A ledger value as it is when it is plain printable text, else quoted: a newline or a terminal escape in a
-// note, tag or $USER must not split an entry over lines or reach the terminal raw.
-std::string printable(const std::string& text) {
-    for (unsigned char c : text)
-        if (c < 0x20 || c == 0x7f) return quote(text, 4096);
-    return text;
-}
-
 std::string history_line(const ledger::LedgerRecord& record) {
     const ledger::Entry& e = record.entry;
     std::string line = e.at + "  " + printable(e.environment) + "  " + std::string(ledger::kind_name(e.kind));

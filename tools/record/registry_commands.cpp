@@ -42,7 +42,7 @@ cli::ToolResult registry_history(const cli::ParsedArgs& args) {
         doc["artifact"] = found.manifest.str();
         doc["foundThrough"] = found.how;
         tool.json["entries"].push_back(std::move(doc));
-        tool.text += entry.at + "  " + ledger::describe(entry) + (entry.by.empty() ? "" : "  by " + entry.by) +
+        tool.text += printable(entry.at + "  " + ledger::describe(entry) + (entry.by.empty() ? "" : "  by " + entry.by)) +
                      "  [" + found.manifest.str() + "]\n";
     }
     if (tool.json["entries"].empty())

@@ -72,7 +72,7 @@ cli::ToolResult report(const cli::ParsedArgs& args, const Written& written) {
     tool.json["entry"] = written.appended.hash;
     tool.json["line"] = entry_json(0, written.appended.hash, written.appended.line);
     tool.json["line"].erase("line");
-    tool.text = "recorded " + ledger::describe(entry) + " in " + path + " as " + written.appended.hash;
+    tool.text = "recorded " + printable(ledger::describe(entry)) + " in " + path + " as " + written.appended.hash;
     if (written.git) {
         tool.json["git"] = {{"commit", written.git->commit}, {"branch", written.git->branch},
                             {"attempts", written.git->attempts}};
