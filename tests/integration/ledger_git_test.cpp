@@ -375,6 +375,47 @@ TEST_F(LedgerGitTest, SecretInTheRemoteUrlNeverShows) {
     EXPECT_EQ(git({"-C", a, "status", "--porcelain"}), "");
 }
 
+TEST_F(LedgerGitTest, ALongTokenInTheRemoteUrlNeverShowsEvenWhereMessagesAreCut) {
+    const std::string a = clone("a");
+    GitLedgerOptions options;
+    options.remote = "http://ci:github_pat_" + std::string(90, 'x') + "@127.0.0.1:1/org/ledger.git";
+    try {
+        append_line_in_git(a + "/ledger.jsonl", "x", deploy(1), options);
+        FAIL() << "expected the fetch to fail";
+    } catch (const Error& e) {
+        EXPECT_FALSE(contains(e.what(), "xxxxxxxx")) << e.what();
+        EXPECT_FALSE(contains(e.what(), "github_pat")) << e.what();
+    }
+}
+
+TEST_F(LedgerGitTest, ARemoteThatLooksLikeAnOptionIsRefused) {
+    const std::string a = clone("a");
+    const std::string marker = a + "/../pwned";
+    GitLedgerOptions options;
+    options.remote = "--upload-pack=touch " + marker + ";";
+    try {
+        append_line_in_git(a + "/ledger.jsonl", "x", deploy(1), options);
+        FAIL() << "expected a usage error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::Usage) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(marker)) << "git ran the remote's text as an option";
+}
+
+TEST_F(LedgerGitTest, StagedChangesOfOtherFilesAreRefusedBeforeAnyWrite) {
+    const std::string a = clone("a");
+    write_text_file(a + "/other.txt", "staged\n");
+    git({"-C", a, "add", "other.txt"});
+    try {
+        append_line_in_git(a + "/ledger.jsonl", "x", deploy(1));
+        FAIL() << "expected a usage error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::Usage) << e.what();
+        EXPECT_TRUE(contains(e.what(), "staged changes")) << e.what();
+    }
+    EXPECT_EQ(git({"-C", a, "diff", "--cached", "--name-only"}), "other.txt\n") << "the staged change is kept";
+}
+
 TEST_F(LedgerGitTest, DetachedHeadAndNoWorkTreeAreUsageErrors) {
     const std::string a = clone("a");
     git({"-C", a, "checkout", "-q", "--detach"});

@@ -93,6 +93,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "https://***@git.example/ledger.git"},
         TextCase{"token_only", "https://ghp_abc@github.com/o/r", "https://***@github.com/o/r"},
         TextCase{"at_in_password", "https://u:p@ss@host:8443/r", "https://***@host:8443/r"},
+        TextCase{"hash_and_question_mark_in_password", "https://u:p#s?s@host/r", "https://***@host/r"},
+        TextCase{"quote_in_password", "https://u:p\\\"ss@host/r", "https://***@host/r"},
         TextCase{"quoted_in_message", "fatal: unable to access 'http://u:s@127.0.0.1:1/x.git/': refused",
                  "fatal: unable to access 'http://***@127.0.0.1:1/x.git/': refused"},
         TextCase{"two_urls", "a http://a:b@h1/x and ssh://c:d@h2/y", "a http://***@h1/x and ssh://***@h2/y"},

@@ -89,10 +89,10 @@ std::string redact_url_credentials(std::string_view text) {
         }
         const std::size_t authority = scheme_end + 3;
         out.append(text.substr(i, authority - i));
-        // The authority ends at the first '/', '?', '#', quote or space; a '@' before that ends the userinfo
-        // (the last '@', since a password may hold an unescaped one).
+        // git takes the userinfo up to the last '@' before the first '/': so does this (a password may hold '#',
+        // '?', '@' or a quote). Stopping only at '/' or a space redacts too much at worst, never too little.
         std::size_t end = authority;
-        while (end < text.size() && std::string_view("/?#'\" \t\r\n").find(text[end]) == std::string_view::npos)
+        while (end < text.size() && std::string_view("/ \t\r\n").find(text[end]) == std::string_view::npos)
             ++end;
         const std::string_view host_part = text.substr(authority, end - authority);
         const std::size_t at = host_part.rfind('@');

@@ -141,14 +141,14 @@ Place find_place(const Clone& clone, const std::string& shown, const std::string
 std::string fetch_tip(const Clone& clone, const std::string& shown, const std::string& remote,
                       const Place& place) {
     const GitResult fetched =
-        clone.run({"fetch", "-q", "--no-tags", remote, place.remote_ref},
+        clone.run({"fetch", "-q", "--no-tags", "--", remote, place.remote_ref},
                   k_network_timeout);
     if (!fetched.ok()) {
         if (fetched.err.find("couldn't find remote ref") != std::string::npos)
-            fail(ErrorKind::Usage, "the remote " + quote(remote) + " has no branch " + quote(place.remote_branch) +
+            fail(ErrorKind::Usage, "the remote " + quote(redact_url_credentials(remote)) + " has no branch " + quote(place.remote_branch) +
                                        " for the ledger " + quote(shown) + "; push the branch once (git push -u " +
                                        remote + " " + place.branch + ")");
-        fail(ErrorKind::Registry, "fetching " + quote(place.remote_branch) + " from " + quote(remote) +
+        fail(ErrorKind::Registry, "fetching " + quote(place.remote_branch) + " from " + quote(redact_url_credentials(remote)) +
                                       " for the ledger " + quote(shown) + " failed: git said " + git_said(fetched) +
                                       "; check the remote and its credentials");
     }
@@ -162,6 +162,17 @@ void reset_keep(const Clone& clone, const std::string& shown, const std::string&
         fail(ErrorKind::Usage, why + ": git reset --keep " + target.substr(0, 12) + " in the work tree of " +
                                    quote(shown) + " refused: git said " + git_said(reset) +
                                    "; commit or stash the changes to that file and run again");
+}
+
+// Whether `commit` is on the remote branch after all (a push whose answer was lost); false when that cannot be
+// told (the fetch fails too).
+bool landed_anyway(const Clone& clone, const std::string& remote, const Place& place, const std::string& commit) {
+    try {
+        const GitResult fetched = clone.run({"fetch", "-q", "--no-tags", "--", remote, place.remote_ref}, k_network_timeout);
+        return fetched.ok() && clone.run({"merge-base", "--is-ancestor", commit, "FETCH_HEAD"}).ok();
+    } catch (const Error&) {
+        return false;
+    }
 }
 
 std::string email_local_part(const std::string& actor) {
@@ -220,6 +231,12 @@ GitAppended append_line_in_git(const std::string& ledger_path, const std::string
         fail(ErrorKind::Usage, "the ledger path is empty; pass the ledger file inside a Git work tree");
     if (options.remote.empty())
         fail(ErrorKind::Usage, "the Git remote name is empty; name the remote to push the ledger to (e.g. origin)");
+    // A remote is handed to git as an argument: one that starts with '-' would be taken as an option (git runs
+    // --upload-pack's value through a shell).
+    if (options.remote.front() == '-')
+        fail(ErrorKind::Usage, "the Git remote " + quote(redact_url_credentials(options.remote)) +
+                                   " starts with '-'; name a remote or a URL");
+    const std::string shown_remote = redact_url_credentials(options.remote);
     if (options.attempts < 1)
         fail(ErrorKind::Usage, "the number of push attempts must be at least 1, got " +
                                    std::to_string(options.attempts));
@@ -255,6 +272,11 @@ GitAppended append_line_in_git(const std::string& ledger_path, const std::string
         fail(ErrorKind::Usage, "the ledger " + quote(ledger_path) + " has changes not committed (git status: " +
                                    quote(first_line(status.out).substr(0, 2)) +
                                    "); commit or restore them (git restore " + name + ") and run again");
+    // reset --keep (how a lost attempt drops its commit) resets the index: staged changes of other files would
+    // be lost from it. Refuse them up front.
+    if (!clone.run({"diff", "--cached", "--quiet"}).ok())
+        fail(ErrorKind::Usage, "the Git work tree of the ledger " + quote(ledger_path) +
+                                   " has staged changes; commit or unstage them (git restore --staged .) and run again");
     const std::vector<std::string> identity = identity_options(clone);
     const std::string message = one_line_subject(subject);
     std::random_device seed;
@@ -303,10 +325,16 @@ GitAppended append_line_in_git(const std::string& ledger_path, const std::string
         }
 
         GitResult pushed;
+        const std::string ours = clone.rev_parse("HEAD");
         try {
-            pushed = clone.run({"push", "--porcelain", options.remote, "HEAD:" + place.remote_ref}, k_network_timeout);
+            pushed = clone.run({"push", "--porcelain", "--", options.remote, "HEAD:" + place.remote_ref}, k_network_timeout);
         } catch (const Error&) {
-            reset_keep(clone, ledger_path, base, "dropping the unpushed commit");  // a push that timed out
+            // A push that timed out may have updated the ref before the remote's hooks hung.
+            if (landed_anyway(clone, options.remote, place, ours)) {
+                result.commit = ours;
+                return result;
+            }
+            reset_keep(clone, ledger_path, base, "dropping the unpushed commit");
             throw;
         }
         const std::vector<PushRefStatus> statuses = parse_push_porcelain(pushed.out);
@@ -320,14 +348,21 @@ GitAppended append_line_in_git(const std::string& ledger_path, const std::string
             // Drop our commit so the clone is left as it was: the remote did not take the entry.
             reset_keep(clone, ledger_path, base, "dropping the refused commit");
             const std::string why = refusal_of(statuses, place.remote_ref);
-            if (why.empty())  // no ref line: git did not get as far as asking (network, credentials, a URL)
-                fail(ErrorKind::Registry, "pushing the ledger entry to " + quote(options.remote) + " failed: git said " +
+            // No ref line: git did not get as far as asking (network, credentials, a URL), or the connection
+            // dropped after the update.
+            if (why.empty() && landed_anyway(clone, options.remote, place, ours)) {
+                reset_keep(clone, ledger_path, ours, "keeping the commit that landed");
+                result.commit = ours;
+                return result;
+            }
+            if (why.empty())
+                fail(ErrorKind::Registry, "pushing the ledger entry to " + quote(shown_remote) + " failed: git said " +
                                               git_said(pushed) + "; nothing was recorded (the clone is back at " +
                                               base.substr(0, 12) + "); check the remote and its credentials");
             const std::string hook = remote_lines(pushed.err);
             fail(ErrorKind::Registry,
-                 "pushing the ledger entry to " + quote(options.remote) + " " + quote(place.remote_branch) +
-                     " was refused: " + why + (hook.empty() ? "" : "; the remote said " + quote(hook, 300)) +
+                 "pushing the ledger entry to " + quote(shown_remote) + " " + quote(place.remote_branch) +
+                     " was refused: " + why + (hook.empty() ? "" : "; the remote said " + quote(redact_url_credentials(hook), 300)) +
                      "; nothing was recorded (the clone is back at " + base.substr(0, 12) +
                      "); ask the repository's owner to allow the push or record into another branch");
         }
@@ -346,7 +381,7 @@ GitAppended append_line_in_git(const std::string& ledger_path, const std::string
         if (last)
             fail(ErrorKind::Registry,
                  "gave up recording into the ledger " + quote(ledger_path) + " after " + std::to_string(attempt) +
-                     " push(es) to " + quote(options.remote) + " " + quote(place.remote_branch) +
+                     " push(es) to " + quote(shown_remote) + " " + quote(place.remote_branch) +
                      ": the remote moved on each time (other writers; last refusal: " + last_refusal +
                      "); nothing was force-pushed and the clone is at the remote's tip " + tip.substr(0, 12) +
                      "; run it again");
