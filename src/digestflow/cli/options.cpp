@@ -131,6 +131,13 @@ ParsedArgs parse_args(const ToolSpec& spec, int argc, char** argv) {
     const std::string hint = " (run " + spec.name + " --help)";
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
+        if (!spec.operands.empty() && (arg == "--" || arg.empty() || arg[0] != '-' || arg == "-")) {
+            if (arg == "--")
+                for (++i; i < argc; ++i) parsed.m_operands.emplace_back(argv[i]);
+            else
+                parsed.m_operands.push_back(arg);
+            continue;
+        }
         if (arg.size() == 2 && arg[0] == '-' && arg[1] != '-') {
             for (const auto& f : spec.flags)
                 if (f.short_name == arg[1]) arg = "--" + f.name;

@@ -25,6 +25,9 @@ struct ToolSpec {
     std::string description;
     std::vector<FlagSpec> flags;  // the tool's own; the common ones are added by the parser
     std::string examples;
+    // Name of the operands the tool takes after its flags ("FILE"), empty when it takes none. Operands are
+    // the arguments that are not flags, and every argument after "--".
+    std::string operands;
 };
 
 class ParsedArgs {
@@ -40,10 +43,12 @@ public:
     std::string artifact_path() const { return value_or("artifact", "image-digest.json"); }
     std::string out_path() const { return value_or("out", artifact_path()); }
     bool json() const { return has("json"); }
+    const std::vector<std::string>& operands() const { return m_operands; }
     bool quiet() const { return has("quiet"); }
     registry::ClientOptions client_options() const;
 
     std::map<std::string, std::vector<std::string>> m_values;
+    std::vector<std::string> m_operands;
 };
 
 // The flags every tool understands.

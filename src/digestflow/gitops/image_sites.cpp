@@ -1,0 +1,1 @@
+#include "digestflow/gitops/image_sites.hpp"

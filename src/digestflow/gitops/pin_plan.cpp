@@ -1,0 +1,1 @@
+#include "digestflow/gitops/pin_plan.hpp"

@@ -1,0 +1,1 @@
+#include "digestflow/gitops/unified_diff.hpp"

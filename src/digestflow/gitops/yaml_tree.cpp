@@ -1,0 +1,239 @@
+#include "digestflow/gitops/yaml_tree.hpp"
+
+#include "digestflow/error.hpp"
+
+#include <yaml.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+namespace digestflow::gitops {
+
+namespace {
+
+bool is_merge_key(const YamlNode* key) {
+    return key->is_scalar() && key->style == ScalarStyle::Plain && key->value == "<<";
+}
+
+ScalarStyle style_of(yaml_scalar_style_t style) {
+    switch (style) {
+        case YAML_SINGLE_QUOTED_SCALAR_STYLE: return ScalarStyle::SingleQuoted;
+        case YAML_DOUBLE_QUOTED_SCALAR_STYLE: return ScalarStyle::DoubleQuoted;
+        case YAML_LITERAL_SCALAR_STYLE: return ScalarStyle::Literal;
+        case YAML_FOLDED_SCALAR_STYLE: return ScalarStyle::Folded;
+        default: return ScalarStyle::Plain;
+    }
+}
+
+// libyaml's mark.index counts characters (a "\r\n" counts two) after a byte order mark; a splice needs bytes.
+class ByteOffsets {
+public:
+    explicit ByteOffsets(const std::string& text) {
+        m_bom = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
+        for (std::size_t i = m_bom; i < text.size(); ++i)
+            if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) m_starts.push_back(i);
+        m_starts.push_back(text.size());
+        m_ascii = m_starts.size() == text.size() - m_bom + 1;
+    }
+    std::size_t at(std::size_t index) const {
+        if (m_ascii) return std::min(index + m_bom, m_starts.back());
+        return index < m_starts.size() ? m_starts[index] : m_starts.back();
+    }
+
+private:
+    std::size_t m_bom = 0;
+    bool m_ascii = true;
+    std::vector<std::size_t> m_starts;
+};
+
+struct ParserHandle {
+    yaml_parser_t parser;
+    ParserHandle() { yaml_parser_initialize(&parser); }
+    ~ParserHandle() { yaml_parser_delete(&parser); }
+    ParserHandle(const ParserHandle&) = delete;
+    ParserHandle& operator=(const ParserHandle&) = delete;
+};
+
+struct EventHandle {
+    yaml_event_t event{};
+    bool live = false;
+    ~EventHandle() { reset(); }
+    void reset() {
+        if (live) yaml_event_delete(&event);
+        live = false;
+    }
+};
+
+bool valid_utf8(const std::string& text) {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        const std::size_t extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xE ? 2 : (c >> 3) == 0x1E ? 3 : 4;
+        if (extra == 4 || i + extra >= text.size() + (extra == 0 ? 1 : 0)) return false;
+        for (std::size_t k = 1; k <= extra; ++k)
+            if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
+}  // namespace
+
+class YamlTreeBuilder {
+public:
+    static void build(YamlFile& file);
+};
+
+void YamlTreeBuilder::build(YamlFile& file) {
+    const std::string& text = file.m_text;
+    if (text.find('\0') != std::string::npos || !valid_utf8(text))
+        throw_usage(file.m_origin + ": not UTF-8 text (a NUL byte or invalid UTF-8): save the file as UTF-8");
+    file.m_line_starts.push_back(0);
+    for (std::size_t i = 0; i < text.size(); ++i)
+        if (text[i] == '\n') file.m_line_starts.push_back(i + 1);
+
+    const ByteOffsets offsets(text);
+    ParserHandle handle;
+    yaml_parser_set_input_string(&handle.parser, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+    yaml_parser_set_encoding(&handle.parser, YAML_UTF8_ENCODING);
+
+    std::map<std::string, const YamlNode*> anchors;
+    std::vector<YamlNode*> open;  // collections being filled
+    std::vector<const YamlNode*> pending_key;  // per open mapping: a key waiting for its value (nullptr: none)
+
+    auto attach = [&](const YamlNode* node) {
+        if (open.empty()) {
+            file.m_documents.push_back(node);
+            return;
+        }
+        YamlNode* parent = open.back();
+        if (parent->is_sequence()) {
+            parent->items.push_back(node);
+        } else if (!pending_key.back()) {
+            pending_key.back() = node;
+        } else {
+            parent->pairs.emplace_back(pending_key.back(), node);
+            pending_key.back() = nullptr;
+        }
+    };
+    auto make = [&](const yaml_event_t& event, YamlNode::Kind kind, const yaml_char_t* anchor) {
+        YamlNode& node = file.m_nodes.emplace_back();
+        node.kind = kind;
+        node.begin = offsets.at(event.start_mark.index);
+        node.end = offsets.at(event.end_mark.index);
+        node.line = event.start_mark.line + 1;
+        if (anchor) {
+            node.anchor = reinterpret_cast<const char*>(anchor);
+            // A collection's anchor counts from its end, so an alias never points into its own node: the
+            // tree stays acyclic.
+            if (kind == YamlNode::Kind::Scalar) anchors[node.anchor] = &node;
+        }
+        return &node;
+    };
+
+    EventHandle current;
+    for (;;) {
+        current.reset();
+        if (!yaml_parser_parse(&handle.parser, &current.event)) {
+            const auto& mark = handle.parser.problem_mark;
+            std::string problem = handle.parser.problem ? handle.parser.problem : "syntax error";
+            if (handle.parser.context) problem = std::string(handle.parser.context) + ": " + problem;
+            throw_usage(file.m_origin + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1) +
+                        ": not valid YAML: " + problem + " (fix the file; nothing was changed)");
+        }
+        current.live = true;
+        const yaml_event_t& event = current.event;
+        switch (event.type) {
+            case YAML_SCALAR_EVENT: {
+                YamlNode* node = make(event, YamlNode::Kind::Scalar, event.data.scalar.anchor);
+                node->value.assign(reinterpret_cast<const char*>(event.data.scalar.value), event.data.scalar.length);
+                node->style = style_of(event.data.scalar.style);
+                attach(node);
+                break;
+            }
+            case YAML_ALIAS_EVENT: {
+                const std::string name = reinterpret_cast<const char*>(event.data.alias.anchor);
+                auto found = anchors.find(name);
+                if (found == anchors.end())
+                    throw_usage(file.m_origin + ":" + std::to_string(event.start_mark.line + 1) +
+                                ": not valid YAML: alias *" + name + " names no anchor");
+                attach(found->second);
+                break;
+            }
+            case YAML_SEQUENCE_START_EVENT: {
+                YamlNode* node = make(event, YamlNode::Kind::Sequence, event.data.sequence_start.anchor);
+                node->flow = event.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
+                attach(node);
+                open.push_back(node);
+                pending_key.push_back(nullptr);
+                break;
+            }
+            case YAML_MAPPING_START_EVENT: {
+                YamlNode* node = make(event, YamlNode::Kind::Mapping, event.data.mapping_start.anchor);
+                node->flow = event.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE;
+                attach(node);
+                open.push_back(node);
+                pending_key.push_back(nullptr);
+                break;
+            }
+            case YAML_SEQUENCE_END_EVENT:
+            case YAML_MAPPING_END_EVENT:
+                open.back()->end = std::max(open.back()->end, offsets.at(event.end_mark.index));
+                if (!open.back()->anchor.empty()) anchors[open.back()->anchor] = open.back();
+                open.pop_back();
+                pending_key.pop_back();
+                break;
+            case YAML_STREAM_END_EVENT:
+                return;
+            default:
+                break;
+        }
+    }
+}
+
+YamlFile YamlFile::parse(std::string text, std::string origin) {
+    YamlFile file;
+    file.m_text = std::move(text);
+    file.m_origin = std::move(origin);
+    YamlTreeBuilder::build(file);
+    return file;
+}
+
+std::size_t YamlFile::line_of(std::size_t offset) const {
+    auto after = std::upper_bound(m_line_starts.begin(), m_line_starts.end(), offset);
+    return static_cast<std::size_t>(after - m_line_starts.begin());
+}
+
+const YamlNode* YamlNode::find_key(std::string_view key) const {
+    if (!is_mapping()) return nullptr;
+    const YamlNode* found = nullptr;
+    for (const auto& [k, v] : pairs)
+        if (k->is_scalar() && k->value == key && !is_merge_key(k)) found = k;
+    return found;
+}
+
+const YamlNode* YamlNode::find(std::string_view key) const {
+    if (!is_mapping()) return nullptr;
+    const YamlNode* found = nullptr;
+    for (const auto& [k, v] : pairs)
+        if (k->is_scalar() && k->value == key && !is_merge_key(k)) found = v;
+    return found;
+}
+
+const YamlNode* YamlNode::find_merged(std::string_view key) const {
+    if (const YamlNode* own = find(key)) return own;
+    if (!is_mapping()) return nullptr;
+    for (const auto& [k, v] : pairs) {
+        if (!is_merge_key(k)) continue;
+        if (v->is_mapping()) {
+            if (const YamlNode* merged = v->find_merged(key)) return merged;
+        } else if (v->is_sequence()) {
+            // Earlier mappings in a merge list win over later ones.
+            for (const YamlNode* source : v->items)
+                if (const YamlNode* merged = source->find_merged(key)) return merged;
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace digestflow::gitops
