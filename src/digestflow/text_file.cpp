@@ -124,8 +124,10 @@ std::string read_text_file(const std::string& path, const std::string& what,
     if (path.empty())
         throw_usage((what.empty() ? std::string("a file path") : what) + " is empty: name a file" +
                     options.hint);
-    if (path == "-" && options.allow_stdin)
-        return decode_text(read_all(STDIN_FILENO, name, options), name);
+    if (path == "-" && options.allow_stdin) {
+        auto bytes = read_all(STDIN_FILENO, name, options);
+        return options.decode ? decode_text(std::move(bytes), name) : bytes;
+    }
 
     // O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever; fstat then refuses it.
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -146,7 +148,8 @@ std::string read_text_file(const std::string& path, const std::string& what,
     int flags = ::fcntl(fd, F_GETFL);
     if (flags >= 0)
         ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-    return decode_text(read_all(fd, name, options), name);
+    auto bytes = read_all(fd, name, options);
+    return options.decode ? decode_text(std::move(bytes), name) : bytes;
 }
 
 std::string read_text_file(const std::string& path, const std::string& what, std::size_t max_bytes) {

@@ -15,6 +15,7 @@ struct InputFileOptions {
     bool allow_stdin = false; // "-" reads standard input (only where documented: --artifact -)
     std::string hint;         // ends every message, e.g. " (check the path passed as --artifact)"
     std::string missing_hint; // replaces `hint` when the file does not exist
+    bool decode = true;       // false: the bytes as they are (a file we rewrite in place keeps its BOM)
 };
 
 // Reads the whole file and decodes it (decode_text). `what` names the input in messages

@@ -21,5 +21,6 @@ const Command& repair_command();
 const Command& history_command();
 const Command& verify_command();
 const Command& rollback_target_command();
+const Command& pin_command();
 
 }  // namespace digestflow::record_tool

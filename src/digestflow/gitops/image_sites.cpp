@@ -1,1 +1,227 @@
 #include "digestflow/gitops/image_sites.hpp"
+
+#include "digestflow/gitops/written_reference.hpp"
+
+#include <algorithm>
+#include <array>
+#include <set>
+
+namespace digestflow::gitops {
+
+namespace {
+
+std::string base_name(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+const YamlNode* scalar(const YamlNode* node) { return node && node->is_scalar() ? node : nullptr; }
+
+std::string scalar_or_empty(const YamlNode* node) { return node && node->is_scalar() ? node->value : ""; }
+
+bool names_repository(std::string_view written, const std::string& repository) {
+    auto normalised = normalised_repository(WrittenReference::split(written).name);
+    return normalised && *normalised == repository;
+}
+
+// An Argo CD KustomizeImage string: "[old=]name[:tag][@digest]"; the part a deployment sees is after '='.
+std::string_view argocd_image_part(std::string_view text) {
+    const auto eq = text.find('=');
+    return eq == std::string_view::npos ? text : text.substr(eq + 1);
+}
+
+class SiteCollector {
+public:
+    SiteCollector(const std::string& repository) : m_repository(repository) {}
+
+    void add(SiteKind kind, const YamlNode* node, std::size_t line, std::string where, std::string rendered) {
+        if (!m_seen.insert(node).second) return;
+        m_sites.push_back({kind, line, std::move(where), std::move(rendered), node});
+    }
+    void add_image_string(const YamlNode* value, std::string where) {
+        if (value && value->is_scalar() && names_repository(value->value, m_repository))
+            add(SiteKind::ImageString, value, value->line, std::move(where), value->value);
+    }
+    bool first_visit(const YamlNode* node) { return m_walked.insert(node).second; }
+    const std::string& repository() const { return m_repository; }
+    std::vector<ImageSite> take() {
+        std::stable_sort(m_sites.begin(), m_sites.end(),
+                         [](const ImageSite& a, const ImageSite& b) { return a.node->begin < b.node->begin; });
+        return std::move(m_sites);
+    }
+
+private:
+    const std::string& m_repository;
+    std::set<const YamlNode*> m_seen;
+    std::set<const YamlNode*> m_walked;
+    std::vector<ImageSite> m_sites;
+};
+
+// Kubernetes: every containers / initContainers / ephemeralContainers list at any depth (Deployment, CronJob's
+// jobTemplate, List items, a custom resource embedding a pod spec), labelled with the enclosing object.
+void walk_kubernetes(const YamlNode* node, const std::string& owner, SiteCollector& sites) {
+    if (!node || !sites.first_visit(node)) return;
+    if (node->is_sequence()) {
+        for (const YamlNode* item : node->items) walk_kubernetes(item, owner, sites);
+        return;
+    }
+    if (!node->is_mapping()) return;
+    std::string label = owner;
+    if (const YamlNode* kind = scalar(node->find("kind"))) {
+        const YamlNode* metadata = node->find("metadata");
+        const std::string name = metadata ? scalar_or_empty(metadata->find("name")) : "";
+        label = kind->value + (name.empty() ? "" : "/" + name);
+    }
+    static const std::array<std::string_view, 3> lists{"containers", "initContainers", "ephemeralContainers"};
+    for (const auto& [key, value] : node->pairs) {
+        if (key->is_scalar() && value->is_sequence() &&
+            std::find(lists.begin(), lists.end(), key->value) != lists.end()) {
+            for (std::size_t i = 0; i < value->items.size(); ++i) {
+                const YamlNode* container = value->items[i];
+                if (!container->is_mapping()) continue;
+                const std::string name = scalar_or_empty(container->find_merged("name"));
+                sites.add_image_string(container->find_merged("image"),
+                                       label + " " + key->value + "[" + std::to_string(i) + "]" +
+                                           (name.empty() ? "" : " (" + name + ")"));
+            }
+        }
+        walk_kubernetes(value, label, sites);
+    }
+}
+
+void walk_compose(const YamlNode* root, SiteCollector& sites) {
+    const YamlNode* services = root ? root->find("services") : nullptr;
+    if (!services || !services->is_mapping()) return;
+    for (const auto& [name, service] : services->pairs)
+        if (service->is_mapping()) sites.add_image_string(service->find_merged("image"), "services." + name->value);
+}
+
+void walk_kustomization(const YamlNode* root, SiteCollector& sites) {
+    const YamlNode* images = root ? root->find("images") : nullptr;
+    if (!images || !images->is_sequence()) return;
+    for (std::size_t i = 0; i < images->items.size(); ++i) {
+        const YamlNode* entry = images->items[i];
+        if (!entry->is_mapping()) continue;
+        const YamlNode* name = scalar(entry->find("name"));
+        const YamlNode* new_name = scalar(entry->find("newName"));
+        const YamlNode* effective = new_name && !new_name->value.empty() ? new_name : name;
+        if (!effective || !names_repository(effective->value, sites.repository())) continue;
+        std::string rendered = WrittenReference::split(effective->value).name;
+        const std::string tag = scalar_or_empty(entry->find("newTag"));
+        const std::string digest = scalar_or_empty(entry->find("digest"));
+        if (!tag.empty()) rendered += ":" + tag;
+        if (!digest.empty()) rendered += "@" + digest;
+        sites.add(SiteKind::KustomizeEntry, entry, effective->line,
+                  "images[" + std::to_string(i) + "] (" + (name ? name->value : effective->value) + ")", rendered);
+    }
+}
+
+bool is_image_key(const YamlNode* key) {
+    if (!key->is_scalar()) return false;
+    std::string lower = key->value;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    return lower.size() >= 5 && lower.compare(lower.size() - 5, 5, "image") == 0;
+}
+
+// What a Helm chart renders from a repository block: bitnami's rule (a digest wins over the tag), else
+// repository:tag.
+std::string rendered_helm_block(const YamlNode* block) {
+    const std::string registry = scalar_or_empty(block->find_merged("registry"));
+    std::string rendered = (registry.empty() ? "" : registry + "/") + scalar_or_empty(block->find_merged("repository"));
+    const std::string digest = scalar_or_empty(block->find_merged("digest"));
+    const std::string tag = scalar_or_empty(block->find_merged("tag"));
+    if (!digest.empty()) return WrittenReference::split(rendered).name + "@" + digest;
+    if (!tag.empty()) return rendered + ":" + tag;
+    return rendered;
+}
+
+void walk_helm(const YamlNode* node, const std::string& path, SiteCollector& sites) {
+    if (!node || !sites.first_visit(node)) return;
+    if (node->is_sequence()) {
+        for (std::size_t i = 0; i < node->items.size(); ++i)
+            walk_helm(node->items[i], path + "[" + std::to_string(i) + "]", sites);
+        return;
+    }
+    if (!node->is_mapping()) return;
+    if (const YamlNode* repository = scalar(node->find_merged("repository"))) {
+        const std::string rendered = rendered_helm_block(node);
+        if (names_repository(rendered, sites.repository())) {
+            sites.add(SiteKind::HelmBlock, node, repository->line, path.empty() ? "(top level)" : path, rendered);
+            return;
+        }
+    }
+    for (const auto& [key, value] : node->pairs) {
+        const std::string child = (path.empty() ? "" : path + ".") + (key->is_scalar() ? key->value : "?");
+        if (value->is_scalar() && is_image_key(key))
+            sites.add_image_string(value, child);
+        else
+            walk_helm(value, child, sites);
+    }
+}
+
+void walk_argocd_source(const YamlNode* root, SiteCollector& sites) {
+    const YamlNode* kustomize = root ? root->find("kustomize") : nullptr;
+    const YamlNode* images = kustomize ? kustomize->find("images") : nullptr;
+    if (!images || !images->is_sequence()) return;
+    for (std::size_t i = 0; i < images->items.size(); ++i) {
+        const YamlNode* image = images->items[i];
+        if (!image->is_scalar()) continue;
+        const std::string_view part = argocd_image_part(image->value);
+        if (names_repository(part, sites.repository()))
+            sites.add(SiteKind::ArgoCdImage, image, image->line, "kustomize.images[" + std::to_string(i) + "]",
+                      std::string(part));
+    }
+}
+
+bool has_kubernetes_object(const YamlFile& file) {
+    for (const YamlNode* root : file.documents())
+        if (root && root->is_mapping() && scalar(root->find("apiVersion")) && scalar(root->find("kind"))) return true;
+    return false;
+}
+
+}  // namespace
+
+FileKind detect_kind(const std::string& path, const YamlFile& file) {
+    const std::string name = base_name(path);
+    if (name.rfind(".argocd-source", 0) == 0) return FileKind::ArgoCdSource;
+    for (const YamlNode* root : file.documents()) {
+        if (!root || !root->is_mapping()) continue;
+        const std::string api = scalar_or_empty(root->find("apiVersion"));
+        const std::string kind = scalar_or_empty(root->find("kind"));
+        if (api.rfind("kustomize.config.k8s.io/", 0) == 0 || kind == "Kustomization") return FileKind::Kustomization;
+    }
+    if (name == "kustomization.yaml" || name == "kustomization.yml" || name == "Kustomization")
+        return FileKind::Kustomization;
+    if (has_kubernetes_object(file)) return FileKind::Kubernetes;
+    for (const YamlNode* root : file.documents())
+        if (root && root->is_mapping() && root->find("services") && root->find("services")->is_mapping())
+            return FileKind::Compose;
+    return FileKind::HelmValues;
+}
+
+const char* kind_name(FileKind kind) {
+    switch (kind) {
+        case FileKind::Kubernetes: return "kubernetes";
+        case FileKind::Compose: return "compose";
+        case FileKind::Kustomization: return "kustomization";
+        case FileKind::HelmValues: return "helm-values";
+        case FileKind::ArgoCdSource: return "argocd-source";
+    }
+    return "?";
+}
+
+std::vector<ImageSite> find_image_sites(const YamlFile& file, FileKind kind, const std::string& repository) {
+    SiteCollector sites(repository);
+    for (const YamlNode* root : file.documents()) {
+        switch (kind) {
+            case FileKind::Kubernetes: walk_kubernetes(root, "", sites); break;
+            case FileKind::Compose: walk_compose(root, sites); break;
+            case FileKind::Kustomization: walk_kustomization(root, sites); break;
+            case FileKind::HelmValues: walk_helm(root, "", sites); break;
+            case FileKind::ArgoCdSource: walk_argocd_source(root, sites); break;
+        }
+    }
+    return sites.take();
+}
+
+}  // namespace digestflow::gitops

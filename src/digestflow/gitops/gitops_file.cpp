@@ -1,0 +1,98 @@
+#include "digestflow/gitops/gitops_file.hpp"
+
+#include "digestflow/error.hpp"
+#include "digestflow/gitops/written_reference.hpp"
+#include "digestflow/quote.hpp"
+#include "digestflow/text_file.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+namespace digestflow::gitops {
+
+namespace {
+
+std::string folder_of(const std::string& file) {
+    const auto slash = file.find_last_of('/');
+    return slash == std::string::npos ? "." : slash == 0 ? "/" : file.substr(0, slash);
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+    std::error_code ec;
+    return std::filesystem::equivalent(a, b, ec);
+}
+
+// Helm parameters in an override file that set an image of the repository (name mentions "image", value names
+// the repository or its last path component, as charts split repository and tag).
+bool helm_parameters_name(const YamlNode* root, const std::string& repository) {
+    const YamlNode* helm = root ? root->find("helm") : nullptr;
+    const YamlNode* parameters = helm ? helm->find("parameters") : nullptr;
+    if (!parameters || !parameters->is_sequence()) return false;
+    const std::string path = repository.substr(repository.find('/') + 1);
+    for (const YamlNode* parameter : parameters->items) {
+        if (!parameter->is_mapping()) continue;
+        const YamlNode* name = parameter->find("name");
+        const YamlNode* value = parameter->find("value");
+        if (!name || !name->is_scalar() || !value || !value->is_scalar()) continue;
+        std::string lower = name->value;
+        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        if (lower.find("image") == std::string::npos) continue;
+        const auto normalised = normalised_repository(WrittenReference::split(value->value).name);
+        if ((normalised && *normalised == repository) || value->value.find(path) != std::string::npos) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+GitopsFile load_gitops_file(const std::string& path, bool allow_stdin) {
+    InputFileOptions options;
+    options.max_bytes = max_gitops_file_bytes;
+    options.allow_stdin = allow_stdin;
+    options.decode = false;
+    std::string bytes = read_text_file(path, "", options);
+    const std::string origin = path == "-" && allow_stdin ? "stdin" : path;
+    if (bytes.size() >= 2 && ((bytes[0] == '\xFF' && bytes[1] == '\xFE') || (bytes[0] == '\xFE' && bytes[1] == '\xFF')))
+        throw_usage(origin + ": is UTF-16 text; save it as UTF-8 (GitOps tools and Git diffs expect UTF-8)");
+    YamlFile yaml = YamlFile::parse(std::move(bytes), origin);
+    const FileKind kind = detect_kind(origin, yaml);
+    return GitopsFile{origin, std::move(yaml), kind};
+}
+
+std::vector<std::string> argocd_overrides(const std::string& file, const std::string& repository,
+                                          const std::vector<std::string>& given) {
+    std::vector<std::string> problems;
+    const std::string folder = folder_of(file);
+    std::error_code ec;
+    std::filesystem::directory_iterator it(folder, ec);
+    if (ec) return problems;
+    std::vector<std::string> candidates;
+    for (const auto& entry : it) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(".argocd-source", 0) != 0) continue;
+        if (!(name.ends_with(".yaml") || name.ends_with(".yml"))) continue;
+        candidates.push_back((folder == "." ? "" : folder + "/") + name);
+    }
+    std::sort(candidates.begin(), candidates.end());
+    for (const auto& candidate : candidates) {
+        if (std::any_of(given.begin(), given.end(), [&](const std::string& g) { return same_file(g, candidate); }))
+            continue;
+        GitopsFile override_file = load_gitops_file(candidate, false);
+        const bool images = !find_image_sites(override_file.yaml, FileKind::ArgoCdSource, repository).empty();
+        bool parameters = false;
+        for (const YamlNode* root : override_file.yaml.documents())
+            parameters = parameters || helm_parameters_name(root, repository);
+        if (images)
+            problems.push_back(quote(candidate) + " sets kustomize images for " + repository +
+                               " and Argo CD applies it over " + quote(file) +
+                               " when it renders: pin it too (add it to the files) or remove that entry");
+        else if (parameters)
+            problems.push_back(quote(candidate) + " sets Helm image parameters for " + repository +
+                               " and Argo CD applies them over " + quote(file) +
+                               " when it renders: remove those parameters (or set the digest there by hand)");
+    }
+    return problems;
+}
+
+}  // namespace digestflow::gitops

@@ -1,0 +1,31 @@
+#include "digestflow/gitops/manifest_check.hpp"
+
+#include "digestflow/gitops/written_reference.hpp"
+
+namespace digestflow::gitops {
+
+std::vector<PinCheck> check_pins(const GitopsFile& file, const std::string& repository, const Digest& digest,
+                                 bool allow_absent) {
+    std::vector<PinCheck> checks;
+    for (const ImageSite& site : find_image_sites(file.yaml, file.kind, repository)) {
+        PinCheck check{file.path, site.line, site.where, site.rendered, false, ""};
+        const std::string place = file.path + ":" + std::to_string(site.line) + " " + site.where + ": ";
+        const WrittenReference ref = WrittenReference::split(site.rendered);
+        if (!ref.digest) {
+            check.detail = place + site.rendered + " is not pinned (a tag only): run record pin";
+        } else if (*ref.digest != digest.str()) {
+            check.detail = place + "pinned to " + *ref.digest + ", not " + digest.str();
+        } else {
+            check.pinned = true;
+            check.detail = place + "pinned to " + digest.str();
+        }
+        checks.push_back(std::move(check));
+    }
+    if (checks.empty())
+        checks.push_back({file.path, 0, "", "", allow_absent,
+                          file.path + ": no image of " + repository + " in this " + kind_name(file.kind) + " file" +
+                              (allow_absent ? " (allowed by --allow-absent)" : " (name the right file, or pass --allow-absent)")});
+    return checks;
+}
+
+}  // namespace digestflow::gitops

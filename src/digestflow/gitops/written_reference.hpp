@@ -1,0 +1,24 @@
+// An image reference as written in a file, split without normalising, so a pin keeps the name exactly as the
+// author wrote it ("nginx" stays "nginx", not "docker.io/library/nginx").
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace digestflow::gitops {
+
+struct WrittenReference {
+    std::string name;                  // everything before ":tag" and "@digest"
+    std::optional<std::string> tag;    // without ':'
+    std::optional<std::string> digest; // "sha256:…" without '@'
+
+    static WrittenReference split(std::string_view text);
+    std::string str() const;  // name[:tag][@digest]
+};
+
+// The normalised repository ("docker.io/library/nginx") a written name stands for, or nullopt when it is not
+// a valid reference (a template such as "{{ .Values.image }}" or "${IMAGE}", an empty value).
+std::optional<std::string> normalised_repository(std::string_view written_name);
+
+}  // namespace digestflow::gitops
