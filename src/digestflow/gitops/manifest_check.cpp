@@ -12,7 +12,7 @@ std::vector<PinCheck> check_pins(const GitopsFile& file, const std::string& repo
         const std::string place = file.path + ":" + std::to_string(site.line) + " " + site.where + ": ";
         const WrittenReference ref = WrittenReference::split(site.rendered);
         if (!ref.digest) {
-            check.detail = place + site.rendered + " is not pinned (a tag only): run record pin";
+            check.detail = place + site.rendered + " is not pinned (no @digest, a tag at most): run record pin";
         } else if (*ref.digest != digest.str()) {
             check.detail = place + "pinned to " + *ref.digest + ", not " + digest.str();
         } else {

@@ -117,7 +117,7 @@ void YamlTreeBuilder::build(YamlFile& file) {
         }
     };
     auto make = [&](const yaml_event_t& event, YamlNode::Kind kind, const yaml_char_t* anchor) {
-        YamlNode& node = file.m_nodes.emplace_back();
+        YamlNode& node = file.m_nodes->emplace_back();
         node.kind = kind;
         node.begin = offsets.at(event.start_mark.index);
         node.end = offsets.at(event.end_mark.index);

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,6 +47,10 @@ public:
     // Throws Error(Usage) "ORIGIN:LINE:COLUMN: not valid YAML: PROBLEM" for a syntax error, and for a text
     // that is not UTF-8 (libyaml would read UTF-16; a GitOps file in UTF-16 is refused rather than guessed).
     static YamlFile parse(std::string text, std::string origin);
+    YamlFile(YamlFile&&) noexcept = default;
+    YamlFile& operator=(YamlFile&&) noexcept = default;
+    YamlFile(const YamlFile&) = delete;
+    YamlFile& operator=(const YamlFile&) = delete;
 
     const std::string& text() const { return m_text; }
     const std::string& origin() const { return m_origin; }
@@ -54,9 +59,12 @@ public:
     std::size_t line_of(std::size_t offset) const;
 
 private:
+    YamlFile() = default;
     std::string m_text;
     std::string m_origin;
-    std::deque<YamlNode> m_nodes;  // stable addresses for the pointers above
+    // The nodes live on the heap so a moved YamlFile keeps every pointer valid (a std::vector of files moves
+    // them when it grows); copying is deleted because a copy's pointers would point into the original.
+    std::unique_ptr<std::deque<YamlNode>> m_nodes = std::make_unique<std::deque<YamlNode>>();
     std::vector<const YamlNode*> m_documents;
     std::vector<std::size_t> m_line_starts;
     friend class YamlTreeBuilder;
