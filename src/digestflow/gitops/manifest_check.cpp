@@ -4,17 +4,28 @@
 
 namespace digestflow::gitops {
 
+namespace {
+
+// File content in a message: control bytes (a terminal escape in a hostile file) are shown as '?'.
+std::string printable(std::string text) {
+    for (char& c : text)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    return text;
+}
+
+}  // namespace
+
 std::vector<PinCheck> check_pins(const GitopsFile& file, const std::string& repository, const Digest& digest,
                                  bool allow_absent) {
     std::vector<PinCheck> checks;
     for (const ImageSite& site : find_image_sites(file.yaml, file.kind, repository)) {
         PinCheck check{file.path, site.line, site.where, site.rendered, false, ""};
-        const std::string place = file.path + ":" + std::to_string(site.line) + " " + site.where + ": ";
+        const std::string place = file.path + ":" + std::to_string(site.line) + " " + printable(site.where) + ": ";
         const WrittenReference ref = WrittenReference::split(site.rendered);
         if (!ref.digest) {
-            check.detail = place + site.rendered + " is not pinned (no @digest, a tag at most): run record pin";
+            check.detail = place + printable(site.rendered) + " is not pinned (no @digest, a tag at most): run record pin";
         } else if (*ref.digest != digest.str()) {
-            check.detail = place + "pinned to " + *ref.digest + ", not " + digest.str();
+            check.detail = place + "pinned to " + printable(*ref.digest) + ", not " + digest.str();
         } else {
             check.pinned = true;
             check.detail = place + "pinned to " + digest.str();

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <set>
 
 namespace digestflow::gitops {
 
@@ -94,13 +95,16 @@ void YamlTreeBuilder::build(YamlFile& file) {
 
     const ByteOffsets offsets(text);
     ParserHandle handle;
+    // The encoding is left to libyaml's detection: it then skips a byte order mark without counting it in the
+    // marks (set explicitly to UTF-8, the mark would count it as one character).
     yaml_parser_set_input_string(&handle.parser, reinterpret_cast<const unsigned char*>(text.data()), text.size());
-    yaml_parser_set_encoding(&handle.parser, YAML_UTF8_ENCODING);
 
     std::map<std::string, const YamlNode*> anchors;
     std::vector<YamlNode*> open;  // collections being filled
     std::vector<const YamlNode*> pending_key;  // per open mapping: a key waiting for its value (nullptr: none)
 
+    // Walks over the tree recurse; a file nested deeper than any real manifest is refused, not a stack overflow.
+    constexpr std::size_t max_depth = 256;
     auto attach = [&](const YamlNode* node) {
         if (open.empty()) {
             file.m_documents.push_back(node);
@@ -164,6 +168,9 @@ void YamlTreeBuilder::build(YamlFile& file) {
                 YamlNode* node = make(event, YamlNode::Kind::Sequence, event.data.sequence_start.anchor);
                 node->flow = event.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
                 attach(node);
+                if (open.size() >= max_depth)
+                    throw_usage(file.m_origin + ":" + std::to_string(node->line) + ": nested more than " +
+                                std::to_string(max_depth) + " levels deep; this is not a GitOps file");
                 open.push_back(node);
                 pending_key.push_back(nullptr);
                 break;
@@ -172,6 +179,9 @@ void YamlTreeBuilder::build(YamlFile& file) {
                 YamlNode* node = make(event, YamlNode::Kind::Mapping, event.data.mapping_start.anchor);
                 node->flow = event.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE;
                 attach(node);
+                if (open.size() >= max_depth)
+                    throw_usage(file.m_origin + ":" + std::to_string(node->line) + ": nested more than " +
+                                std::to_string(max_depth) + " levels deep; this is not a GitOps file");
                 open.push_back(node);
                 pending_key.push_back(nullptr);
                 break;
@@ -220,20 +230,28 @@ const YamlNode* YamlNode::find(std::string_view key) const {
     return found;
 }
 
-const YamlNode* YamlNode::find_merged(std::string_view key) const {
-    if (const YamlNode* own = find(key)) return own;
-    if (!is_mapping()) return nullptr;
-    for (const auto& [k, v] : pairs) {
+namespace {
+
+// YAML's merge-key rule with a visited set: merges of merges form a DAG, and a file built to repeat one anchor
+// many times must not make a lookup exponential.
+const YamlNode* find_merged_in(const YamlNode* node, std::string_view key, std::set<const YamlNode*>& visited) {
+    if (!node->is_mapping() || !visited.insert(node).second) return nullptr;
+    if (const YamlNode* own = node->find(key)) return own;
+    for (const auto& [k, v] : node->pairs) {
         if (!is_merge_key(k)) continue;
-        if (v->is_mapping()) {
-            if (const YamlNode* merged = v->find_merged(key)) return merged;
-        } else if (v->is_sequence()) {
-            // Earlier mappings in a merge list win over later ones.
-            for (const YamlNode* source : v->items)
-                if (const YamlNode* merged = source->find_merged(key)) return merged;
-        }
+        // Earlier mappings in a merge list win over later ones.
+        const std::vector<const YamlNode*> sources = v->is_sequence() ? v->items : std::vector<const YamlNode*>{v};
+        for (const YamlNode* source : sources)
+            if (const YamlNode* merged = find_merged_in(source, key, visited)) return merged;
     }
     return nullptr;
+}
+
+}  // namespace
+
+const YamlNode* YamlNode::find_merged(std::string_view key) const {
+    std::set<const YamlNode*> visited;
+    return find_merged_in(this, key, visited);
 }
 
 }  // namespace digestflow::gitops

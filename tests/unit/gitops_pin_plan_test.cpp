@@ -1,0 +1,160 @@
+// record pin's splices on small files that each carry one hard case: the bytes that change are exactly the
+// image value's, and what cannot be changed safely is refused.
+#include "digestflow/error.hpp"
+#include "digestflow/gitops/pin_plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+using namespace digestflow;
+using namespace digestflow::gitops;
+
+namespace {
+
+const std::string repo = "localhost:5000/app";
+const Digest digest = Digest::of("pin");
+const std::string d = digest.str();
+
+FilePin pin(const std::string& text, const std::string& name = "f.yaml", bool keep_tag = false) {
+    const YamlFile file = YamlFile::parse(text, name);
+    return plan_pins(file, detect_kind(name, file), repo, PinOptions{digest, keep_tag});
+}
+
+std::string pinned_text(const std::string& text, const std::string& name = "f.yaml", bool keep_tag = false) {
+    const FilePin result = pin(text, name, keep_tag);
+    EXPECT_FALSE(result.refused());
+    return result.new_text;
+}
+
+const std::string pod_head = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n";
+
+TEST(PinPlan, PlainQuotedAndBlockScalarsKeepTheirStyle) {
+    EXPECT_EQ(pinned_text(pod_head + "  - name: a\n    image: localhost:5000/app:1 # c\n"),
+              pod_head + "  - name: a\n    image: localhost:5000/app@" + d + " # c\n");
+    EXPECT_EQ(pinned_text(pod_head + "  - image: 'localhost:5000/app:1'\n"),
+              pod_head + "  - image: 'localhost:5000/app@" + d + "'\n");
+    EXPECT_EQ(pinned_text(pod_head + "  - image: \"localhost:5000/app:1\"\n"),
+              pod_head + "  - image: \"localhost:5000/app@" + d + "\"\n");
+    EXPECT_EQ(pinned_text(pod_head + "  - image: >-\n      localhost:5000/app:1\n    name: a\n"),
+              pod_head + "  - image: >-\n      localhost:5000/app@" + d + "\n    name: a\n");
+    EXPECT_EQ(pinned_text(pod_head + "  - {name: a, image: localhost:5000/app:1}\n"),
+              pod_head + "  - {name: a, image: localhost:5000/app@" + d + "}\n");
+}
+
+TEST(PinPlan, KeepTagAndMovedDigest) {
+    const std::string old = "sha256:" + std::string(64, 'a');
+    const FilePin moved = pin(pod_head + "  - image: localhost:5000/app:1@" + old + "\n", "f.yaml", true);
+    ASSERT_EQ(moved.sites.size(), 1u);
+    EXPECT_EQ(moved.sites[0].outcome, PinOutcome::Moved);
+    ASSERT_TRUE(moved.sites[0].previous);
+    EXPECT_EQ(moved.sites[0].previous->str(), old);
+    EXPECT_EQ(moved.new_text, pod_head + "  - image: localhost:5000/app:1@" + d + "\n");
+    const FilePin again = pin(moved.new_text, "f.yaml", true);
+    EXPECT_EQ(again.sites[0].outcome, PinOutcome::AlreadyPinned);
+    EXPECT_FALSE(again.changed());
+}
+
+TEST(PinPlan, MultiByteTextAndByteOrderMarkBeforeTheImage) {
+    const std::string text = "\xEF\xBB\xBF# caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x9A\x80\n" + pod_head + "  - image: localhost:5000/app:1\n";
+    EXPECT_EQ(pinned_text(text), "\xEF\xBB\xBF# caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x9A\x80\n" + pod_head +
+                                     "  - image: localhost:5000/app@" + d + "\n");
+}
+
+TEST(PinPlan, CrlfStaysCrlf) {
+    const std::string text = "services:\r\n  web:\r\n    image: localhost:5000/app:1\r\n";
+    EXPECT_EQ(pinned_text(text, "compose.yaml"), "services:\r\n  web:\r\n    image: localhost:5000/app@" + d + "\r\n");
+}
+
+TEST(PinPlan, KustomizeNewTagBecomesTheDigestInPlace) {
+    const std::string head = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nimages:\n";
+    EXPECT_EQ(pinned_text(head + "- name: localhost:5000/app\n  newTag: \"1.0\" # release\n- name: other\n  newTag: x\n"),
+              head + "- name: localhost:5000/app\n  digest: \"" + d + "\" # release\n- name: other\n  newTag: x\n");
+    EXPECT_EQ(pinned_text(head + "- name: app\n  newName: localhost:5000/app\n"),
+              head + "- name: app\n  newName: localhost:5000/app\n  digest: " + d + "\n");
+    // Last line without a newline, and CRLF.
+    EXPECT_EQ(pinned_text(head + "- name: localhost:5000/app"), head + "- name: localhost:5000/app\n  digest: " + d);
+    EXPECT_EQ(pinned_text("images:\r\n  - name: localhost:5000/app\r\n", "kustomization.yaml"),
+              "images:\r\n  - name: localhost:5000/app\r\n    digest: " + d + "\r\n");
+    EXPECT_EQ(pinned_text(head + "- {name: localhost:5000/app}\n"), head + "- {name: localhost:5000/app, digest: " + d + "}\n");
+    // A digest and a newTag: the digest is set, the newTag line goes.
+    EXPECT_EQ(pinned_text(head + "- name: localhost:5000/app\n  newTag: v1\n  digest: sha256:" + std::string(64, 'b') + "\n"),
+              head + "- name: localhost:5000/app\n  digest: " + d + "\n");
+    // --keep-tag keeps newTag.
+    EXPECT_EQ(pinned_text(head + "- name: localhost:5000/app\n  newTag: v1\n", "k.yaml", true),
+              head + "- name: localhost:5000/app\n  newTag: v1\n  digest: " + d + "\n");
+}
+
+TEST(PinPlan, HelmBlocks) {
+    EXPECT_EQ(pinned_text("image:\n  registry: localhost:5000\n  repository: app\n  tag: 1.0\n  digest: \"\"\n"),
+              "image:\n  registry: localhost:5000\n  repository: app\n  tag: 1.0\n  digest: \"" + d + "\"\n");
+    EXPECT_EQ(pinned_text("image:\n  repository: localhost:5000/app\n  digest:\n  pullPolicy: IfNotPresent\n"),
+              "image:\n  repository: localhost:5000/app\n  digest: " + d + "\n  pullPolicy: IfNotPresent\n");
+    EXPECT_EQ(pinned_text("web:\n  image:\n    repository: localhost:5000/app\n    tag: \"1.0\"\n", "values.yaml", true),
+              "web:\n  image:\n    repository: localhost:5000/app\n    tag: \"1.0@" + d + "\"\n");
+    EXPECT_EQ(pinned_text("image:\n  repository: localhost:5000/app\n"), "image:\n  repository: localhost:5000/app@" + d + "\n");
+    const FilePin refused = pin("image:\n  repository: localhost:5000/app\n  tag: \"1.0\"\n");
+    ASSERT_TRUE(refused.refused());
+    EXPECT_NE(refused.sites[0].reason.find("--keep-tag"), std::string::npos);
+    EXPECT_EQ(refused.new_text, "image:\n  repository: localhost:5000/app\n  tag: \"1.0\"\n");
+    EXPECT_TRUE(pin("image:\n  repository: localhost:5000/app\n  tag: \"\"\n", "v.yaml", true).refused());
+}
+
+TEST(PinPlan, OnlyImageFieldsAndOnlyTheRepository) {
+    const std::string text = pod_head +
+                             "  - name: a\n    image: localhost:5001/app:1\n    args: [\"localhost:5000/app:1\"]\n"
+                             "  - name: b\n    image: localhost:5000/app-worker:1\n"
+                             "    env: [{name: IMAGE, value: \"localhost:5000/app:1\"}]\n";
+    const FilePin result = pin(text);
+    EXPECT_TRUE(result.sites.empty());
+    EXPECT_EQ(result.new_text, text);
+}
+
+TEST(PinPlan, EscapedValueIsRefusedNotGuessed) {
+    const FilePin result = pin(pod_head + "  - image: \"localhost:5000\\x2Fapp:1\"\n");
+    ASSERT_EQ(result.sites.size(), 1u);
+    EXPECT_EQ(result.sites[0].outcome, PinOutcome::Refused);
+}
+
+TEST(PinPlan, ComposeAnchorIsPinnedOnce) {
+    const std::string text = "x-base: &base\n  image: localhost:5000/app:1\nservices:\n  a:\n    <<: *base\n  b:\n    <<: *base\n"
+                             "  c:\n    <<: *base\n    image: localhost:5000/app:2\n";
+    const FilePin result = pin(text, "compose.yaml");
+    EXPECT_EQ(result.sites.size(), 2u);
+    EXPECT_EQ(result.new_text, "x-base: &base\n  image: localhost:5000/app@" + d +
+                                   "\nservices:\n  a:\n    <<: *base\n  b:\n    <<: *base\n  c:\n    <<: *base\n"
+                                   "    image: localhost:5000/app@" + d + "\n");
+}
+
+TEST(YamlTree, HostileShapesAreRefusedOrCheap) {
+    EXPECT_THROW(YamlFile::parse(std::string(5000, '[') + std::string(5000, ']'), "deep.yaml"), Error);
+    EXPECT_THROW(YamlFile::parse("a: \"\xC3\"\n", "bad-utf8.yaml"), Error);
+    // Merges of merges, 40 levels of two each: 2^40 paths if a lookup walked every one.
+    std::string text = "l0: &l0 {x: 1}\n";
+    for (int i = 1; i <= 40; ++i)
+        text += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " {<<: [*l" + std::to_string(i - 1) + ", *l" +
+                std::to_string(i - 1) + "]}\n";
+    text += "services:\n  s:\n    <<: *l40\n";
+    const YamlFile file = YamlFile::parse(text, "compose.yaml");
+    EXPECT_TRUE(find_image_sites(file, FileKind::Compose, repo).empty());
+}
+
+TEST(YamlTree, FilesMoveWithoutInvalidatingTheirNodes) {
+    std::vector<YamlFile> files;
+    for (int i = 0; i < 20; ++i) files.push_back(YamlFile::parse(pod_head + "  - image: localhost:5000/app:1\n", "f.yaml"));
+    for (const auto& file : files) EXPECT_EQ(find_image_sites(file, FileKind::Kubernetes, repo).size(), 1u);
+}
+
+TEST(YamlTree, SyntaxErrorNamesFileLineAndColumn) {
+    try {
+        YamlFile::parse("a: b\n c: [\n", "broken.yaml");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()).rfind("broken.yaml:", 0), 0u) << e.what();
+        EXPECT_NE(std::string(e.what()).find("not valid YAML"), std::string::npos);
+    }
+}
+
+}  // namespace
