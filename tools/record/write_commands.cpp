@@ -85,7 +85,7 @@ cli::ToolResult report(const cli::ParsedArgs& args, const Written& written) {
 const cli::ToolSpec append_spec{
     "record",
     "--environment ENV --ledger FILE [--artifact FILE] [--note TEXT] [--sign-key KEY] [--attach] [--git] [options]\n"
-    "       record history | verify | rollback-target | incident | hold | release | repair ... (each has --help)",
+    "       record history | verify | rollback-target | incident | hold | release | repair | pin ... (each has --help)",
     "Appends the artifact's deployment to ENV to the ledger: one JSON line with the digest, platforms, tag, time,\n"
     "who, pipeline and commit, chained to the line before it by its sha256. The append holds an exclusive lock,\n"
     "reads only the last line and is fsynced; a held environment refuses another digest (exit 1). The artifact\n"

@@ -135,6 +135,16 @@ void YamlTreeBuilder::build(YamlFile& file) {
         return &node;
     };
 
+    auto open_collection = [&](YamlNode* node, bool flow) {
+        node->flow = flow;
+        attach(node);
+        if (open.size() >= max_depth)
+            throw_usage(file.m_origin + ":" + std::to_string(node->line) + ": nested more than " +
+                        std::to_string(max_depth) + " levels deep; this is not a GitOps file");
+        open.push_back(node);
+        pending_key.push_back(nullptr);
+    };
+
     EventHandle current;
     for (;;) {
         current.reset();
@@ -164,28 +174,14 @@ void YamlTreeBuilder::build(YamlFile& file) {
                 attach(found->second);
                 break;
             }
-            case YAML_SEQUENCE_START_EVENT: {
-                YamlNode* node = make(event, YamlNode::Kind::Sequence, event.data.sequence_start.anchor);
-                node->flow = event.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
-                attach(node);
-                if (open.size() >= max_depth)
-                    throw_usage(file.m_origin + ":" + std::to_string(node->line) + ": nested more than " +
-                                std::to_string(max_depth) + " levels deep; this is not a GitOps file");
-                open.push_back(node);
-                pending_key.push_back(nullptr);
+            case YAML_SEQUENCE_START_EVENT:
+                open_collection(make(event, YamlNode::Kind::Sequence, event.data.sequence_start.anchor),
+                                 event.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE);
                 break;
-            }
-            case YAML_MAPPING_START_EVENT: {
-                YamlNode* node = make(event, YamlNode::Kind::Mapping, event.data.mapping_start.anchor);
-                node->flow = event.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE;
-                attach(node);
-                if (open.size() >= max_depth)
-                    throw_usage(file.m_origin + ":" + std::to_string(node->line) + ": nested more than " +
-                                std::to_string(max_depth) + " levels deep; this is not a GitOps file");
-                open.push_back(node);
-                pending_key.push_back(nullptr);
+            case YAML_MAPPING_START_EVENT:
+                open_collection(make(event, YamlNode::Kind::Mapping, event.data.mapping_start.anchor),
+                                event.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE);
                 break;
-            }
             case YAML_SEQUENCE_END_EVENT:
             case YAML_MAPPING_END_EVENT:
                 open.back()->end = std::max(open.back()->end, offsets.at(event.end_mark.index));
