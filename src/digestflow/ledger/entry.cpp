@@ -4,7 +4,6 @@
 #include "digestflow/error.hpp"
 #include "digestflow/json_input.hpp"
 
-#include <openssl/evp.h>
 
 #include <array>
 
@@ -153,33 +152,7 @@ Entry parse_line(std::string_view line, const std::string& origin) {
     return entry;
 }
 
-std::string line_hash(std::string_view line_with_newline) {
-    // Verify hashes every line of a ledger: one context per thread and one fetch of SHA-256 (a fresh context
-    // per line, as Digest::of makes, costs more than hashing the line).
-    struct Context {
-        EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-        ~Context() {
-            EVP_MD_CTX_free(ctx);
-            EVP_MD_free(md);
-        }
-    };
-    thread_local Context context;
-    unsigned char hash[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    if (!context.md || !context.ctx || EVP_DigestInit_ex2(context.ctx, context.md, nullptr) != 1 ||
-        EVP_DigestUpdate(context.ctx, line_with_newline.data(), line_with_newline.size()) != 1 ||
-        EVP_DigestFinal_ex(context.ctx, hash, &size) != 1)
-        return Digest::of(line_with_newline).str();
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out = "sha256:";
-    out.reserve(7 + 2 * size);
-    for (unsigned int i = 0; i < size; ++i) {
-        out += hex[hash[i] >> 4];
-        out += hex[hash[i] & 15];
-    }
-    return out;
-}
+std::string line_hash(std::string_view line_with_newline) { return Digest::of(line_with_newline).str(); }
 
 Holds holds_after(const Holds& before, const Entry& entry) {
     Holds after = before;
