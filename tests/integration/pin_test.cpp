@@ -1,0 +1,314 @@
+// record pin and verify-digest --manifest as black boxes, judged by the real tools: kubectl kustomize renders
+// the pinned kustomization, docker-compose reads the pinned compose file, git keeps one commit per pin, patch
+// applies the --dry-run diff; and every real GitOps file in the corpus is either pinned on its image lines only
+// or left byte-identical.
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "tools.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+using namespace digestflow::testsupport;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string repo = "localhost:5000/team/web";
+const std::string digest = "sha256:" + std::string(60, 'e') + "1234";
+const std::string other = "sha256:" + std::string(64, 'f');
+
+std::string artifact_for(const TempDir& dir, const std::string& image, const std::string& d, const std::string& name) {
+    const std::string path = dir.file(name);
+    const RunResult r = run_tool("capture-digest", {"--image", image, "--digest", d, "--offline", "--out", path});
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    return path;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t at = 0;
+    while (at < text.size()) {
+        const auto nl = text.find('\n', at);
+        const std::size_t end = nl == std::string::npos ? text.size() : nl + 1;
+        out.push_back(text.substr(at, end - at));
+        at = end;
+    }
+    return out;
+}
+
+RunResult git(const std::string& dir, std::vector<std::string> args) {
+    args.insert(args.begin(), {"git", "-C", dir});
+    return run_command(args);
+}
+
+void init_repo(const std::string& dir) {
+    ASSERT_TRUE(git(dir, {"init", "-q"}).ok());
+    git(dir, {"config", "user.email", "t@example.invalid"});
+    git(dir, {"config", "user.name", "t"});
+    git(dir, {"config", "commit.gpgsign", "false"});
+}
+
+class PinTest : public ::testing::Test {
+protected:
+    TempDir dir{"digestflow-pin"};
+    std::string artifact = artifact_for(dir, repo + ":1.4", digest, "image-digest.json");
+};
+
+TEST_F(PinTest, KubectlKustomizeRendersThePinnedDigest) {
+    const std::string k = dir.path() + "/k";
+    fs::create_directories(k);
+    write_text_file(k + "/kustomization.yaml",
+                    "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- deployment.yaml\n"
+                    "images:\n- name: " + repo + "\n  newTag: \"1.4\" # the release\n");
+    write_text_file(k + "/deployment.yaml",
+                    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n"
+                    "  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      initContainers:\n      - name: migrate\n"
+                    "        image: " + repo + ":0.9\n      containers:\n      - name: web\n        image: " + repo + "\n");
+    const RunResult pinned = run_tool("record", {"pin", "--artifact", artifact, k + "/kustomization.yaml"});
+    ASSERT_EQ(pinned.exit_code, 0) << pinned.describe();
+    EXPECT_EQ(read_text_file(k + "/kustomization.yaml"),
+              "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- deployment.yaml\n"
+              "images:\n- name: " + repo + "\n  digest: \"" + digest + "\" # the release\n");
+    const RunResult rendered = run_command({"kubectl", "kustomize", k});
+    ASSERT_EQ(rendered.exit_code, 0) << rendered.describe();
+    std::regex image_line("image: (\\S+)");
+    std::set<std::string> images;
+    for (std::sregex_iterator it(rendered.stdout_text.begin(), rendered.stdout_text.end(), image_line), end; it != end; ++it)
+        images.insert((*it)[1]);
+    EXPECT_EQ(images, std::set<std::string>{repo + "@" + digest}) << rendered.stdout_text;
+    // The rendered output is what verify-digest --manifest - reads.
+    RunOptions piped;
+    piped.stdin_text = rendered.stdout_text;
+    const RunResult verified = run_command({std::string(DIGESTFLOW_TOOLS_DIR) + "/verify-digest/verify-digest", "--artifact",
+                                            artifact, "--no-record", "--manifest", "-"}, piped);
+    EXPECT_EQ(verified.exit_code, 0) << verified.describe();
+    EXPECT_NE(verified.stdout_text.find("stdin:"), std::string::npos) << verified.stdout_text;
+}
+
+TEST_F(PinTest, DockerComposeReadsThePinnedFile) {
+    const std::string file = dir.file("compose.yaml");
+    const std::string text = "x-web: &web\n  image: " + repo + ":1.4 # shared\n  restart: always\nservices:\n"
+                             "  api:\n    <<: *web\n  worker:\n    <<: *web\n    command: [\"--image\", \"" + repo + ":1.4\"]\n"
+                             "  cron:\n    image: \"" + repo + ":1.3\"\n  db:\n    image: postgres:16\n";
+    write_text_file(file, text);
+    const RunResult pinned = run_tool("record", {"pin", "--artifact", artifact, file});
+    ASSERT_EQ(pinned.exit_code, 0) << pinned.describe();
+    const std::string after = read_text_file(file);
+    const auto before_lines = lines_of(text), after_lines = lines_of(after);
+    ASSERT_EQ(before_lines.size(), after_lines.size());
+    int changed = 0;
+    for (std::size_t i = 0; i < before_lines.size(); ++i)
+        if (before_lines[i] != after_lines[i]) {
+            ++changed;
+            EXPECT_NE(after_lines[i].find(repo + "@" + digest), std::string::npos) << after_lines[i];
+        }
+    EXPECT_EQ(changed, 2);  // the anchor's line once, and cron's
+    const RunResult config = run_command({"docker-compose", "-f", file, "config"});
+    ASSERT_EQ(config.exit_code, 0) << config.describe();
+    std::size_t count = 0;
+    for (std::size_t at = 0; (at = config.stdout_text.find("image: " + repo + "@" + digest, at)) != std::string::npos; ++at) ++count;
+    EXPECT_EQ(count, 3u) << config.stdout_text;
+    EXPECT_NE(config.stdout_text.find("image: postgres:16"), std::string::npos);
+    EXPECT_NE(config.stdout_text.find(repo + ":1.4"), std::string::npos) << "the command argument must stay";
+}
+
+TEST_F(PinTest, DryRunDiffAppliesWithPatchAndWritesNothing) {
+    const std::string file = dir.file("web.yaml");
+    const std::string text = "apiVersion: v1\r\nkind: Pod\r\nmetadata:\r\n  name: p\r\nspec:\r\n  containers:\r\n"
+                             "  - name: a # first\r\n    image: '" + repo + ":1.4'\r\n  - name: b\r\n    image: " + repo +
+                             "@" + other + "\r\n";
+    write_text_file(file, text);
+    // Run from the folder with a relative name, as a user would: the labels are a/web.yaml and b/web.yaml.
+    RunOptions here;
+    here.working_dir = dir.path();
+    const RunResult dry =
+        run_command({std::string(DIGESTFLOW_TOOLS_DIR) + "/record/record", "pin", "--artifact", artifact, "--dry-run", "web.yaml"}, here);
+    ASSERT_EQ(dry.exit_code, 0) << dry.describe();
+    EXPECT_EQ(read_text_file(file), text);
+    EXPECT_NE(dry.stdout_text.find("moved from " + other), std::string::npos) << dry.stdout_text;
+    const std::string diff = dry.stdout_text.substr(dry.stdout_text.find("--- "));
+    const std::string patch_text = diff.substr(0, diff.find("dry run:"));
+    RunOptions in_dir;
+    in_dir.stdin_text = patch_text;
+    in_dir.working_dir = dir.path();
+    const RunResult patched = run_command({"patch", "-p1", "--binary", "-s"}, in_dir);
+    ASSERT_EQ(patched.exit_code, 0) << patched.describe() << patch_text;
+    const std::string via_patch = read_text_file(file);
+    write_text_file(file, text);
+    ASSERT_EQ(run_tool("record", {"pin", "--artifact", artifact, file}).exit_code, 0);
+    EXPECT_EQ(read_text_file(file), via_patch);
+    EXPECT_NE(via_patch.find("image: '" + repo + "@" + digest + "'\r\n"), std::string::npos);
+}
+
+TEST_F(PinTest, CommitMakesOneCommitAndGitLogShowsTheDigestHistory) {
+    const std::string g = dir.path() + "/g";
+    fs::create_directories(g);
+    init_repo(g);
+    const std::string file = g + "/deploy.yaml";
+    write_text_file(file, "kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - image: " + repo + ":1.4\n");
+    git(g, {"add", "deploy.yaml"});
+    ASSERT_TRUE(git(g, {"commit", "-qm", "by tag"}).ok());
+    const std::string ledger = dir.file("ledger.jsonl");
+
+    const RunResult first = run_tool("record", {"pin", "--artifact", artifact, "--environment", "staging", "--ledger",
+                                                ledger, "--commit", file});
+    ASSERT_EQ(first.exit_code, 0) << first.describe();
+    EXPECT_EQ(git(g, {"rev-list", "--count", "HEAD"}).stdout_text, "2\n");
+    const std::string subject = git(g, {"log", "-1", "--format=%s"}).stdout_text;
+    EXPECT_EQ(subject, "pin staging: " + repo + "@" + digest + "\n");
+    // The same digest again: nothing changes, no commit.
+    ASSERT_EQ(run_tool("record", {"pin", "--artifact", artifact, "--commit", file}).exit_code, 0);
+    EXPECT_EQ(git(g, {"rev-list", "--count", "HEAD"}).stdout_text, "2\n");
+    // A second digest moves it: the log shows both pins.
+    const std::string second = artifact_for(dir, repo + ":1.5", other, "second.json");
+    ASSERT_EQ(run_tool("record", {"pin", "--artifact", second, "--commit", file}).exit_code, 0);
+    const RunResult log = run_command({"sh", "-c", "git -C '" + g + "' log -p -- deploy.yaml | grep 'image:'"});
+    EXPECT_NE(log.stdout_text.find("+  - image: " + repo + "@" + other), std::string::npos) << log.stdout_text;
+    EXPECT_NE(log.stdout_text.find("+  - image: " + repo + "@" + digest), std::string::npos) << log.stdout_text;
+    EXPECT_NE(log.stdout_text.find("-  - image: " + repo + ":1.4"), std::string::npos) << log.stdout_text;
+
+    // Uncommitted changes are refused before anything is written.
+    const std::string dirty = read_text_file(file) + "# local edit\n";
+    write_text_file(file, dirty);
+    const RunResult refused = run_tool("record", {"pin", "--artifact", artifact, "--commit", file});
+    EXPECT_EQ(refused.exit_code, 2) << refused.describe();
+    EXPECT_EQ(read_text_file(file), dirty);
+    git(g, {"checkout", "--", "deploy.yaml"});
+
+    // A hook that refuses the commit: the file is put back byte for byte, nothing committed or staged.
+    const std::string before = read_text_file(file);
+    write_text_file(g + "/.git/hooks/pre-commit", "#!/bin/sh\necho no >&2\nexit 1\n");
+    fs::permissions(g + "/.git/hooks/pre-commit", fs::perms::owner_all);
+    const RunResult hooked = run_tool("record", {"pin", "--artifact", artifact, "--commit", file});
+    EXPECT_EQ(hooked.exit_code, 2) << hooked.describe();
+    EXPECT_EQ(read_text_file(file), before);
+    EXPECT_EQ(git(g, {"status", "--porcelain"}).stdout_text, "");
+    EXPECT_EQ(git(g, {"rev-list", "--count", "HEAD"}).stdout_text, "3\n");
+}
+
+TEST_F(PinTest, HeldEnvironmentRefusesAnotherDigest) {
+    const std::string ledger = dir.file("ledger.jsonl");
+    ASSERT_EQ(run_tool("record", {"--artifact", artifact, "--environment", "prod", "--ledger", ledger}).exit_code, 0);
+    const RunResult held = run_tool("record", {"hold", "--ledger", ledger, "--environment", "prod", "--reason", "INC-1"});
+    ASSERT_EQ(held.exit_code, 0) << held.describe();
+    const std::string file = dir.file("d.yaml");
+    const std::string text = "kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - image: " + repo + ":1.4\n";
+    write_text_file(file, text);
+    const std::string second = artifact_for(dir, repo + ":1.5", other, "second.json");
+    const RunResult refused = run_tool("record", {"pin", "--artifact", second, "--environment", "prod", "--ledger", ledger, file});
+    EXPECT_EQ(refused.exit_code, 1) << refused.describe();
+    EXPECT_NE(refused.stderr_text.find("record release"), std::string::npos) << refused.describe();
+    EXPECT_EQ(read_text_file(file), text);
+    const RunResult allowed = run_tool("record", {"pin", "--artifact", artifact, "--environment", "prod", "--ledger", ledger, file});
+    EXPECT_EQ(allowed.exit_code, 0) << allowed.describe();
+}
+
+TEST_F(PinTest, VerifyManifestNamesEachUnpinnedLine) {
+    const std::string file = dir.file("d.yaml");
+    write_text_file(file, "kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - image: " + repo + ":1.4\n  - image: " + repo +
+                              "@" + other + "\n  - image: " + repo + "@" + digest + "\n");
+    const RunResult r = run_tool("verify-digest", {"--artifact", artifact, "--no-record", "--manifest", file});
+    EXPECT_EQ(r.exit_code, 1) << r.describe();
+    EXPECT_NE(r.stdout_text.find(file + ":5 "), std::string::npos) << r.stdout_text;
+    EXPECT_NE(r.stdout_text.find(file + ":6 "), std::string::npos) << r.stdout_text;
+    EXPECT_NE(r.stdout_text.find(other), std::string::npos) << r.stdout_text;
+    EXPECT_NE(r.stdout_text.find("match    " + file + ":7 "), std::string::npos) << r.stdout_text;
+
+    const std::string absent = dir.file("other.yaml");
+    write_text_file(absent, "kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - image: nginx\n");
+    EXPECT_EQ(run_tool("verify-digest", {"--artifact", artifact, "--no-record", "--manifest", absent}).exit_code, 1);
+    EXPECT_EQ(run_tool("verify-digest", {"--artifact", artifact, "--no-record", "--allow-absent", "--manifest", absent}).exit_code, 0);
+    write_text_file(absent, "a: [\n");
+    const RunResult bad = run_tool("verify-digest", {"--artifact", artifact, "--no-record", "--manifest", absent});
+    EXPECT_EQ(bad.exit_code, 2) << bad.describe();
+    EXPECT_NE(bad.stderr_text.find(absent + ":2:"), std::string::npos) << bad.describe();
+}
+
+TEST_F(PinTest, ArgoCdOverrideBesideAKustomizationIsRefusedUnlessPinnedToo) {
+    const std::string app = dir.path() + "/app";
+    fs::create_directories(app);
+    const std::string kustomization = "images:\n- name: " + repo + "\n  newTag: \"1.4\"\n";
+    const std::string override_text = "kustomize:\n  images:\n  - " + repo + ":1.3\n";
+    write_text_file(app + "/kustomization.yaml", kustomization);
+    write_text_file(app + "/.argocd-source-web.yaml", override_text);
+    const RunResult refused = run_tool("record", {"pin", "--artifact", artifact, app + "/kustomization.yaml"});
+    EXPECT_EQ(refused.exit_code, 2) << refused.describe();
+    EXPECT_NE(refused.stdout_text.find(".argocd-source-web.yaml"), std::string::npos) << refused.describe();
+    EXPECT_EQ(read_text_file(app + "/kustomization.yaml"), kustomization);
+    const RunResult both = run_tool("record", {"pin", "--artifact", artifact, app + "/kustomization.yaml",
+                                               app + "/.argocd-source-web.yaml"});
+    ASSERT_EQ(both.exit_code, 0) << both.describe();
+    EXPECT_EQ(read_text_file(app + "/.argocd-source-web.yaml"), "kustomize:\n  images:\n  - " + repo + "@" + digest + "\n");
+}
+
+// Every real GitOps file: for each repository its image fields name (found here by a regex, independently of
+// the code under test), a pin changes only lines that then carry the digest, or leaves the file byte-identical.
+TEST_F(PinTest, CorpusFilesArePinnedOnImageLinesOnlyOrLeftAlone) {
+    const std::string corpus = std::string(DIGESTFLOW_CORPUS_DIR) + "/gitops/files";
+    ASSERT_TRUE(fs::exists(corpus)) << corpus;
+    std::regex field("^\\s*-?\\s*(image|repository|newName|name):\\s*['\"]?([a-z0-9][a-z0-9.:/_-]*[a-z0-9])");
+    std::size_t files = 0, pinned_pairs = 0, untouched = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(corpus)) {
+        if (!entry.is_regular_file()) continue;
+        ++files;
+        const std::string original = read_text_file(entry.path().string());
+        std::set<std::string> candidates;
+        std::istringstream in(original);
+        for (std::string line; std::getline(in, line);) {
+            std::smatch m;
+            if (std::regex_search(line, m, field)) candidates.insert(m[2].str().substr(0, m[2].str().find('@')));
+        }
+        const std::string copy_dir = dir.path() + "/corpus/" + entry.path().parent_path().filename().string();
+        fs::create_directories(copy_dir);
+        const std::string copy = copy_dir + "/" + entry.path().filename().string();
+        for (const auto& candidate : candidates) {
+            const std::string candidate_artifact = dir.file("candidate.json");
+            fs::remove(candidate_artifact);
+            if (run_tool("capture-digest", {"--image", candidate, "--digest", digest, "--offline", "--out",
+                                            candidate_artifact}).exit_code != 0)
+                continue;
+            write_text_file(copy, original);
+            const RunResult r = run_tool("record", {"pin", "--artifact", candidate_artifact, copy});
+            const std::string after = read_text_file(copy);
+            SCOPED_TRACE(entry.path().string() + " pinned to " + candidate + ": " + r.describe());
+            if (r.exit_code != 0) {
+                EXPECT_TRUE(r.exit_code == 1 || r.exit_code == 2);
+                EXPECT_EQ(after, original);
+                ++untouched;
+                continue;
+            }
+            ++pinned_pairs;
+            const auto a = lines_of(original), b = lines_of(after);
+            const bool kustomize_added = b.size() == a.size() + 1;
+            ASSERT_TRUE(b.size() == a.size() || kustomize_added);
+            std::size_t j = 0;
+            for (std::size_t i = 0; i < a.size(); ++i, ++j) {
+                if (a[i] == b[j]) continue;
+                if (kustomize_added && b[j].find("digest: " + digest) != std::string::npos && j + 1 < b.size() &&
+                    a[i] == b[j + 1]) {
+                    ++j;
+                    continue;
+                }
+                EXPECT_NE(b[j].find(digest), std::string::npos) << "changed a line that is not an image value:\n"
+                                                                << a[i] << b[j];
+            }
+            const RunResult verified = run_tool("verify-digest", {"--artifact", candidate_artifact, "--no-record",
+                                                                  "--manifest", copy});
+            EXPECT_EQ(verified.exit_code, 0) << verified.describe();
+            const RunResult again = run_tool("record", {"pin", "--artifact", candidate_artifact, copy});
+            EXPECT_EQ(again.exit_code, 0);
+            EXPECT_EQ(read_text_file(copy), after) << "a second pin must change nothing";
+        }
+    }
+    EXPECT_GE(files, 60u);
+    EXPECT_GE(pinned_pairs, 100u) << "the corpus run pinned too little to mean anything";
+    std::cout << files << " corpus files, " << pinned_pairs << " pins, " << untouched << " left byte-identical\n";
+}
+
+}  // namespace
