@@ -5,6 +5,11 @@
 #include "digestflow/gitops/manifest_check.hpp"
 #include "digestflow/gitops/written_reference.hpp"
 #include "digestflow/operations/verify.hpp"
+#include "digestflow/operations/verify_running.hpp"
+#include "digestflow/running_workloads.hpp"
+#include "digestflow/text_file.hpp"
+
+#include <algorithm>
 
 using namespace digestflow;
 
@@ -12,13 +17,16 @@ namespace {
 
 const cli::ToolSpec spec{
     "verify-digest",
-    "--artifact FILE (--ref REF... | --content | --manifest FILE...) [options]",
+    "--artifact FILE (--ref REF... | --content | --manifest FILE... | --running FILE) [options]",
     "Checks that each --ref still resolves to the artifact's digest (a moved or deleted tag fails), and with\n"
     "--content fetches the manifest, every index child and every blob by digest and hashes all of it\n"
     "(non-distributable \"foreign\" layers, which registries do not serve, are skipped and counted).\n"
     "--manifest checks that every image of the artifact's repository in Kubernetes, compose, kustomization or\n"
     "Helm values files is pinned to the digest (a tag only, or another digest, fails and is named FILE:LINE);\n"
     "files after the flags count as more --manifest files, and - reads stdin (kubectl kustomize DIR | ...).\n"
+    "--running reads kubectl get pods -o json, docker inspect or podman inspect output (containers or images)\n"
+    "and checks that each container of the repository runs the digest or one of its index children; an image\n"
+    "ID (a config digest) is compared with the config digests fetched by digest from the registry.\n"
     "Each check that ran, match or not, is appended to the artifact's history (also when a later one fails).",
     {
         {"ref", "REF",
@@ -28,12 +36,15 @@ const cli::ToolSpec spec{
         {"content", "", "fetch everything by digest and hash the bytes"},
         {"manifest", "FILE", "a GitOps file whose images of the repository must be pinned to the digest", true},
         {"allow-absent", "", "with --manifest: a file that names no image of the repository passes"},
+        {"running", "FILE", "kubectl/docker/podman JSON of what runs (- = stdin); its containers must run the digest", true},
+        {"container", "NAME", "with --running: also judge this container, whatever image name it reports", true},
         {"no-record", "", "do not append the result to the artifact's history"},
     },
     "  verify-digest --artifact image-digest.json --ref registry.example.com/team/app:staging\n"
     "  verify-digest --content --json\n"
     "  verify-digest --manifest deploy/web.yaml deploy/kustomization.yaml\n"
-    "  kubectl kustomize overlays/prod | verify-digest --manifest -\n",
+    "  kubectl kustomize overlays/prod | verify-digest --manifest -\n"
+    "  kubectl get pods -n shop -l app=web -o json | verify-digest --running -\n",
     "FILE"};
 
 // --manifest FILE... (and the operands): one check per image site, and per file naming none.
@@ -65,10 +76,28 @@ void record(Artifact& artifact, const std::vector<operations::Check>& checks) {
     }
 }
 
+// --running FILE...: one check per judged container; containers of other repositories are listed in --json.
+std::vector<operations::RunningVerdict> running_verdicts(const cli::ParsedArgs& args, registry::RegistryClient& client,
+                                                         const Artifact& artifact,
+                                                         const std::vector<RunningWorkloads>& reports) {
+    std::vector<operations::RunningVerdict> verdicts;
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+        auto some = operations::verify_running(client, artifact, reports[i], args.values("container"));
+        const bool judged = std::any_of(some.begin(), some.end(), [](const auto& v) { return v.judged; });
+        if (!judged)
+            throw Error(ErrorKind::CheckFailed, args.values("running")[i] + ": no container runs an image of " +
+                                                    artifact.image().repository +
+                                                    " (name one with --container NAME if the runtime reports another name)");
+        verdicts.insert(verdicts.end(), some.begin(), some.end());
+    }
+    return verdicts;
+}
+
 cli::ToolResult run(const cli::ParsedArgs& args) {
     auto refs = args.values("ref");
-    if (refs.empty() && !args.has("content") && !args.has("manifest") && args.operands().empty())
-        throw_usage("name what to verify: --ref REF (repeatable), --content and/or --manifest FILE");
+    if (refs.empty() && !args.has("content") && !args.has("manifest") && args.operands().empty() && !args.has("running"))
+        throw_usage("name what to verify: --ref REF (repeatable), --content, --manifest FILE and/or --running FILE");
+    if (args.has("container") && !args.has("running")) throw_usage("--container is for --running: name the report too");
     std::vector<Reference> parsed;
     for (const auto& r : refs) parsed.push_back(Reference::parse(r));
 
@@ -76,12 +105,23 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
     const bool keep = !args.has("no-record");
     // Files are read (and bad ones refused) before any registry request.
     const auto file_checks = manifest_checks(args, artifact);
+    std::vector<RunningWorkloads> reports;
+    for (const auto& path : args.values("running")) {
+        InputFileOptions options;
+        options.max_bytes = max_workloads_bytes;
+        options.allow_stdin = true;
+        reports.push_back(parse_running_workloads(read_text_file(path, "--running", options), path == "-" ? "stdin" : path));
+    }
+    std::vector<operations::RunningVerdict> verdicts;
     registry::RegistryClient client(args.client_options());
     std::vector<operations::Check> checks;
     try {
         for (const auto& ref : parsed) checks.push_back(operations::verify_reference(client, artifact, ref));
         if (args.has("content")) checks.push_back(operations::verify_content(client, artifact));
         checks.insert(checks.end(), file_checks.begin(), file_checks.end());
+        verdicts = running_verdicts(args, client, artifact, reports);
+        for (const auto& v : verdicts)
+            if (v.judged) checks.push_back(v.check);
     } catch (const Error&) {
         // A failure after some checks completed (the network, exit 3) still records them, then is reported.
         if (keep && !checks.empty()) {
@@ -102,6 +142,17 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
                                      {"detail", check.detail}};
         if (!check.found.empty()) entry["found"] = check.found;
         tool.json["checks"].push_back(entry);
+    }
+    if (!verdicts.empty()) {
+        tool.json["containers"] = nlohmann::ordered_json::array();
+        for (const auto& v : verdicts) {
+            nlohmann::ordered_json entry{{"container", v.check.target}, {"image", v.image},
+                                         {"result", !v.judged ? "not judged" : v.check.match ? "match" : "mismatch"},
+                                         {"detail", v.check.detail}};
+            if (!v.evidence_field.empty()) entry["evidence"] = v.evidence_field;
+            if (!v.check.found.empty()) entry["found"] = v.check.found;
+            tool.json["containers"].push_back(entry);
+        }
     }
     tool.json["requests"] = client.request_count();
     if (keep) {
