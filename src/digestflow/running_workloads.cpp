@@ -174,6 +174,11 @@ RunningWorkloads parse_running_workloads(std::string_view text, const std::strin
         throw_usage(origin + ": JSON of an unknown shape; " + k_formats);
     }
     if (out.containers.empty()) throw_usage(origin + ": lists no container or image; " + k_formats);
+    // Names and images are shown in messages: a control byte (a terminal escape in a report) becomes '?'.
+    for (auto& container : out.containers)
+        for (std::string* text : {&container.name, &container.container, &container.image})
+            for (char& ch : *text)
+                if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
     return out;
 }
 

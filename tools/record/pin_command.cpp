@@ -136,7 +136,9 @@ cli::ToolResult pin(const cli::ParsedArgs& args) {
     std::vector<gitops::GitopsFile> loaded;
     std::set<std::string> seen;
     for (const auto& path : paths) {
-        if (!seen.insert(std::filesystem::weakly_canonical(path).string()).second) continue;
+        std::error_code unresolved;  // a path that cannot be resolved is read as given (and refused there)
+        const auto canonical = std::filesystem::weakly_canonical(path, unresolved);
+        if (!seen.insert(unresolved ? path : canonical.string()).second) continue;
         loaded.push_back(gitops::load_gitops_file(path, false));
     }
     std::vector<std::string> overrides;
