@@ -176,8 +176,8 @@ RunningWorkloads parse_running_workloads(std::string_view text, const std::strin
     if (out.containers.empty()) throw_usage(origin + ": lists no container or image; " + k_formats);
     // Names and images are shown in messages: a control byte (a terminal escape in a report) becomes '?'.
     for (auto& container : out.containers)
-        for (std::string* text : {&container.name, &container.container, &container.image})
-            for (char& ch : *text)
+        for (std::string* shown : {&container.name, &container.container, &container.image})
+            for (char& ch : *shown)
                 if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
     return out;
 }
