@@ -44,6 +44,27 @@ TEST(PinPlan, PlainQuotedAndBlockScalarsKeepTheirStyle) {
               pod_head + "  - {name: a, image: localhost:5000/app@" + d + "}\n");
 }
 
+TEST(PinPlan, MultiDocumentKubernetesEveryContainerList) {
+    const std::string a = "localhost:5000/app";
+    const auto text = [&](const std::string& one, const std::string& two, const std::string& three, const std::string& four) {
+        return "# deploy\n---\napiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\nspec:\n  jobTemplate:\n"
+               "    spec:\n      template:\n        spec:\n          containers:\n          - name: job\n            image: " + one +
+               "  # nightly\n...\n---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n"
+               "    name: debug\n  spec:\n    initContainers:\n    - {name: init, image: " + two + "}\n    containers:\n"
+               "    - name: main\n      image: " + three + "\n      args: [\"" + a + ":9\"]\n    ephemeralContainers:\n"
+               "    - name: dbg\n      image: " + four + "\n...\n";
+    };
+    const FilePin result = pin(text(a + ":1", a + ":2", a + ":3", a), "all.yaml");
+    ASSERT_EQ(result.sites.size(), 4u);
+    EXPECT_EQ(result.sites[0].site.where, "CronJob/nightly containers[0] (job)");
+    EXPECT_EQ(result.sites[1].site.where, "Pod/debug initContainers[0] (init)");
+    EXPECT_EQ(result.sites[3].site.where, "Pod/debug ephemeralContainers[0] (dbg)");
+    const std::string pinned = a + "@" + d;
+    EXPECT_EQ(result.new_text, text(pinned, pinned, pinned, pinned));
+    const FilePin kept = pin(text(a + ":1", a + ":2", a + ":3", a), "all.yaml", true);
+    EXPECT_EQ(kept.new_text, text(a + ":1@" + d, a + ":2@" + d, a + ":3@" + d, pinned));
+}
+
 TEST(PinPlan, KeepTagAndMovedDigest) {
     const std::string old = "sha256:" + std::string(64, 'a');
     const FilePin moved = pin(pod_head + "  - image: localhost:5000/app:1@" + old + "\n", "f.yaml", true);
