@@ -1,7 +1,7 @@
 // verify-digest --running against a real registry: kubectl pod JSON in each imageID form, docker inspect of a
 // container (the image ID path: the config digest is read from the registry, never compared with the manifest
-// digest), a multi-arch index child, and podman's own inspect output for a container created from the image
-// pulled by digest from the loopback registry.
+// digest), a multi-arch index child, and podman's own inspect output for a container really run (busybox sleep)
+// from the image pulled by digest from the loopback registry.
 #include "support/buildah.hpp"
 #include "support/process.hpp"
 #include "support/registry_process.hpp"
@@ -131,43 +131,64 @@ TEST_F(RunningTest, IndexChildIsNamedByPlatform) {
     EXPECT_NE(by_config.stdout_text.find("linux/arm64"), std::string::npos) << by_config.stdout_text;
 }
 
-TEST_F(RunningTest, PodmanInspectOfAContainerFromTheImage) {
-    const std::string artifact = capture("team/app:1.0", manifest_digest);
-    const std::string ref = registry->host() + "/team/app@" + manifest_digest;
-    const std::string conf = work.file("containers.conf");
-    write_text_file(conf, "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n[engine]\nruntime = \"runc\"\n");
-    RunOptions options;
-    options.env = {{"CONTAINERS_CONF", conf}};
-    options.timeout_seconds = 120;
-    const std::vector<std::string> podman{"podman", "--root", work.file("podman-root"), "--runroot", work.file("podman-run"),
-                                          "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"};
-    auto run = [&](std::vector<std::string> args) {
+// podman with its own store in the test's folder, runc and the low limits this machine needs (../shared/TESTING.md).
+class Podman {
+public:
+    explicit Podman(const TempDir& work) : m_root(work.file("podman-root")), m_run(work.file("podman-run")) {
+        const std::string conf = work.file("containers.conf");
+        write_text_file(conf, "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n[engine]\nruntime = \"runc\"\n");
+        m_options.env = {{"CONTAINERS_CONF", conf}};
+        m_options.timeout_seconds = 120;
+    }
+    Podman(const Podman&) = delete;
+    Podman& operator=(const Podman&) = delete;
+    ~Podman() { run({"rm", "--all", "--force", "--time", "0"}); }  // no container outlives the test, pass or fail
+
+    RunResult run(std::vector<std::string> args) const {
+        const std::vector<std::string> podman{"podman", "--root", m_root, "--runroot", m_run, "--storage-driver", "vfs",
+                                              "--cgroup-manager", "cgroupfs", "--events-backend", "none"};
         args.insert(args.begin(), podman.begin(), podman.end());
-        return run_command(args, options);
-    };
-    const RunResult pulled = run({"pull", "--tls-verify=false", "-q", ref});
+        return run_command(args, m_options);
+    }
+
+private:
+    std::string m_root, m_run;
+    RunOptions m_options;
+};
+
+TEST_F(RunningTest, PodmanInspectOfAContainerReallyRunFromTheImage) {
+    // An image whose one program is busybox (static), so the container really runs: `sleep` until removed.
+    ScratchImage image;
+    image.programs = {{"busybox", "/bin/busybox"}};
+    buildah->build_scratch_image("svc", image);
+    const std::string digest = buildah->push("svc", registry->host() + "/team/svc:1.0", plain);
+    const std::string artifact = capture("team/svc:1.0", digest);
+    const std::string ref = registry->host() + "/team/svc@" + digest;
+    const Podman podman(work);
+    const RunResult pulled = podman.run({"pull", "--tls-verify=false", "-q", ref});
     ASSERT_EQ(pulled.exit_code, 0) << pulled.describe();
-    // The scratch image holds no program, so the container is created (not started): its inspect is the same.
-    const RunResult created = run({"create", "--name", "web", ref, "/hello"});
-    ASSERT_EQ(created.exit_code, 0) << created.describe();
-    const RunResult inspected = run({"container", "inspect", "web"});
+    const RunResult started = podman.run({"run", "--detach", "--name", "web", ref, "/busybox", "sleep", "600"});
+    ASSERT_EQ(started.exit_code, 0) << started.describe();
+    const RunResult inspected = podman.run({"container", "inspect", "web"});
     ASSERT_EQ(inspected.exit_code, 0) << inspected.describe();
     const json report = json::parse(inspected.stdout_text);
     ASSERT_TRUE(report.is_array());
-    EXPECT_EQ(report[0]["ImageDigest"], manifest_digest);
+    EXPECT_EQ(report[0]["State"]["Running"], true) << inspected.stdout_text;
+    EXPECT_EQ(report[0]["ImageDigest"], digest);
     const RunResult r = verify(artifact, inspected.stdout_text);
     EXPECT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_EQ(json_output(r)["containers"][0]["result"], "match") << r.stdout_text;
+    // Another artifact (team/app) is not what runs here: the container is of another repository, so nothing is judged.
+    EXPECT_EQ(verify(capture("team/app:1.0", manifest_digest), inspected.stdout_text).exit_code, 1);
     // Without ImageDigest only podman's Image (the image ID, no sha256: prefix) remains: the config path.
     json id_only = report;
-    id_only[0].erase("ImageDigest");
     id_only[0]["ImageDigest"] = "";
     const RunResult by_id = verify(artifact, id_only.dump());
     EXPECT_EQ(by_id.exit_code, 0) << by_id.describe();
     EXPECT_NE(by_id.stdout_text.find("config"), std::string::npos) << by_id.stdout_text;
-    const RunResult images = run({"image", "inspect", ref});
+    const RunResult images = podman.run({"image", "inspect", ref});
     ASSERT_EQ(images.exit_code, 0) << images.describe();
     EXPECT_EQ(verify(artifact, images.stdout_text).exit_code, 0);
-    run({"rm", "-f", "web"});
 }
 
 TEST_F(RunningTest, BadReportsAreRefusedWithTheFileName) {

@@ -60,6 +60,11 @@ std::string Buildah::make_context(const ScratchImage& image) const {
         std::filesystem::create_directories(target.parent_path());
         write_text_file(target.string(), content);
     }
+    for (const auto& [path, host_file] : image.programs) {
+        std::filesystem::path target = std::filesystem::path(context) / "payload" / path;
+        std::filesystem::create_directories(target.parent_path());
+        std::filesystem::copy_file(host_file, target);  // keeps the mode: a program stays executable
+    }
     if (!image.salt.empty()) {
         write_text_file(context + "/payload/salt.txt", image.salt);
     }

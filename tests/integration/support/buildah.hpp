@@ -18,6 +18,7 @@ enum class ImageFormat { Oci, Docker };
 struct ScratchImage {
     std::map<std::string, std::string> files{
         {"hello.txt", "hello from digestflow\n"}}; // path in image -> content
+    std::map<std::string, std::string> programs;   // path in image -> host file copied with its mode (e.g. /bin/busybox)
     std::string salt;                              // non-empty: adds /salt.txt with this content
     ImageFormat format = ImageFormat::Oci;         // manifest/config format of the local image (bud --format)
 };
