@@ -55,12 +55,17 @@ std::optional<Splice> rewrite_scalar(const std::string& text, const YamlNode* no
     return std::nullopt;
 }
 
-// The line the node's bytes start on, as [start, end-after-line-break) offsets.
-std::pair<std::size_t, std::size_t> line_around(const std::string& text, std::size_t offset) {
-    const auto start = text.rfind('\n', offset == 0 ? 0 : offset - 1);
-    const std::size_t line_start = (start == std::string::npos || offset == 0) ? 0 : start + 1;
+// The offset where the line holding `offset` starts.
+std::size_t line_start(const std::string& text, std::size_t offset) {
+    if (offset == 0) return 0;
+    const auto previous_break = text.rfind('\n', offset - 1);
+    return previous_break == std::string::npos ? 0 : previous_break + 1;
+}
+
+// The offset just after the line break ending the line that holds `offset` (the text's size on the last line).
+std::size_t line_end(const std::string& text, std::size_t offset) {
     const auto stop = text.find('\n', offset);
-    return {line_start, stop == std::string::npos ? text.size() : stop + 1};
+    return stop == std::string::npos ? text.size() : stop + 1;
 }
 
 bool only_blanks(const std::string& text, std::size_t from, std::size_t to) {
@@ -158,10 +163,8 @@ private:
             refuse(pin, "the images entry is a {…} flow mapping with both newTag and digest; remove newTag by hand");
             return;
         }
-        const auto [start, key_line_end] = line_around(m_text, key->begin);
-        const auto [value_start, end] = line_around(m_text, value->end > value->begin ? value->end - 1 : value->end);
-        (void)key_line_end;
-        (void)value_start;
+        const std::size_t start = line_start(m_text, key->begin);
+        const std::size_t end = line_end(m_text, value->end > value->begin ? value->end - 1 : value->end);
         if (!only_blanks(m_text, start, key->begin)) {
             refuse(pin, "newTag shares its line with another key (\"- newTag: …\"); remove newTag by hand");
             return;
@@ -190,13 +193,10 @@ private:
         // A block entry: a new line after the last pair's line, indented like the entry's first key, with the
         // file's own line ending.
         const YamlNode* first_key = entry->pairs.front().first;
-        const auto [first_line_start, first_line_end] = line_around(m_text, first_key->begin);
-        (void)first_line_end;
-        const std::size_t column = first_key->begin - first_line_start;
+        const std::size_t column = first_key->begin - line_start(m_text, first_key->begin);
         const YamlNode* last_value = entry->pairs.back().second;
         const std::size_t last = last_value->end > last_value->begin ? last_value->end - 1 : last_value->begin;
-        auto [last_line_start, after_last_line] = line_around(m_text, std::max(last, entry->pairs.back().first->begin));
-        (void)last_line_start;
+        std::size_t after_last_line = line_end(m_text, std::max(last, entry->pairs.back().first->begin));
         // A block scalar's span already ends past its line break.
         if (last_value->end > 0 && m_text[last_value->end - 1] == '\n') after_last_line = last_value->end;
         const bool crlf = after_last_line >= 2 && m_text.compare(after_last_line - 2, 2, "\r\n") == 0;

@@ -89,9 +89,6 @@ void YamlTreeBuilder::build(YamlFile& file) {
     const std::string& text = file.m_text;
     if (text.find('\0') != std::string::npos || !valid_utf8(text))
         throw_usage(file.m_origin + ": not UTF-8 text (a NUL byte or invalid UTF-8): save the file as UTF-8");
-    file.m_line_starts.push_back(0);
-    for (std::size_t i = 0; i < text.size(); ++i)
-        if (text[i] == '\n') file.m_line_starts.push_back(i + 1);
 
     const ByteOffsets offsets(text);
     ParserHandle handle;
@@ -205,25 +202,22 @@ YamlFile YamlFile::parse(std::string text, std::string origin) {
     return file;
 }
 
-std::size_t YamlFile::line_of(std::size_t offset) const {
-    auto after = std::upper_bound(m_line_starts.begin(), m_line_starts.end(), offset);
-    return static_cast<std::size_t>(after - m_line_starts.begin());
+const std::pair<const YamlNode*, const YamlNode*>* YamlNode::find_pair(std::string_view key) const {
+    if (!is_mapping()) return nullptr;
+    const std::pair<const YamlNode*, const YamlNode*>* found = nullptr;  // the last wins, as a YAML loader reads it
+    for (const auto& pair : pairs)
+        if (pair.first->is_scalar() && pair.first->value == key && !is_merge_key(pair.first)) found = &pair;
+    return found;
 }
 
 const YamlNode* YamlNode::find_key(std::string_view key) const {
-    if (!is_mapping()) return nullptr;
-    const YamlNode* found = nullptr;
-    for (const auto& [k, v] : pairs)
-        if (k->is_scalar() && k->value == key && !is_merge_key(k)) found = k;
-    return found;
+    const auto* pair = find_pair(key);
+    return pair ? pair->first : nullptr;
 }
 
 const YamlNode* YamlNode::find(std::string_view key) const {
-    if (!is_mapping()) return nullptr;
-    const YamlNode* found = nullptr;
-    for (const auto& [k, v] : pairs)
-        if (k->is_scalar() && k->value == key && !is_merge_key(k)) found = v;
-    return found;
+    const auto* pair = find_pair(key);
+    return pair ? pair->second : nullptr;
 }
 
 namespace {

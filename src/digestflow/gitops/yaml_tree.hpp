@@ -39,6 +39,9 @@ struct YamlNode {
     // A mapping's own pairs plus those merged in with `<<: *anchor` (or a list of them), own keys first:
     // YAML's merge-key rule, so compose services and Helm blocks built from anchors are read as they render.
     const YamlNode* find_merged(std::string_view key) const;
+
+private:
+    const std::pair<const YamlNode*, const YamlNode*>* find_pair(std::string_view key) const;
 };
 
 class YamlFile {
@@ -55,8 +58,6 @@ public:
     const std::string& text() const { return m_text; }
     const std::string& origin() const { return m_origin; }
     const std::vector<const YamlNode*>& documents() const { return m_documents; }  // one root per document
-    // 1-based line of a byte offset (lines end at "\n"; a "\r\n" file counts the same).
-    std::size_t line_of(std::size_t offset) const;
 
 private:
     YamlFile() = default;
@@ -66,7 +67,6 @@ private:
     // them when it grows); copying is deleted because a copy's pointers would point into the original.
     std::unique_ptr<std::deque<YamlNode>> m_nodes = std::make_unique<std::deque<YamlNode>>();
     std::vector<const YamlNode*> m_documents;
-    std::vector<std::size_t> m_line_starts;
     friend class YamlTreeBuilder;
 };
 

@@ -154,4 +154,12 @@ GitResult run_git(const std::string& dir, const std::vector<std::string>& args, 
     return result;
 }
 
+std::string first_line(const std::string& output) {
+    const auto start = output.find_first_not_of("\r\n");
+    if (start == std::string::npos) return "";
+    std::string line = output.substr(start, output.find('\n', start) - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+}
+
 }  // namespace digestflow::operations

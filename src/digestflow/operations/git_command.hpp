@@ -23,4 +23,8 @@ struct GitResult {
 GitResult run_git(const std::string& dir, const std::vector<std::string>& args,
                   std::chrono::seconds timeout = std::chrono::seconds(60));
 
+// The first line of git's output with leading empty lines skipped, without its newline ("" for none). Spaces
+// are kept: a porcelain status line starts with one.
+std::string first_line(const std::string& output);
+
 }  // namespace digestflow::operations

@@ -45,8 +45,6 @@ std::string git_said(const GitResult& result) {
     return quote(redact_url_credentials(line), 200);
 }
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
-
 // An exclusive flock on a file in the git dir: records in one clone take turns (the index, HEAD and the work
 // tree are shared). Released when the object goes.
 class CloneLock {

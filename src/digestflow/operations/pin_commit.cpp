@@ -11,12 +11,6 @@ namespace digestflow::operations {
 
 namespace {
 
-std::string first_line(const std::string& text) {
-    const auto start = text.find_first_not_of(" \n");
-    if (start == std::string::npos) return "";
-    return text.substr(start, text.find('\n', start) - start);
-}
-
 std::string folder_of(const std::string& file) {
     std::filesystem::path absolute = std::filesystem::absolute(file);
     return absolute.parent_path().string();
