@@ -42,6 +42,22 @@ std::vector<std::string> lines_of(const std::string& text) {
     return out;
 }
 
+// Every line a pin changed now carries the digest; the only line it may add is a kustomize entry's `digest:`.
+void expect_only_image_lines_changed(const std::string& original, const std::string& after, const std::string& d) {
+    const auto a = lines_of(original), b = lines_of(after);
+    const bool kustomize_added = b.size() == a.size() + 1;
+    ASSERT_TRUE(b.size() == a.size() || kustomize_added) << after;
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < a.size(); ++i, ++j) {
+        if (a[i] == b[j]) continue;
+        if (kustomize_added && b[j].find("digest: " + d) != std::string::npos && j + 1 < b.size() && a[i] == b[j + 1]) {
+            ++j;
+            continue;
+        }
+        EXPECT_NE(b[j].find(d), std::string::npos) << "changed a line that is not an image value:\n" << a[i] << b[j];
+    }
+}
+
 RunResult git(const std::string& dir, std::vector<std::string> args) {
     args.insert(args.begin(), {"git", "-C", dir});
     return run_command(args);
@@ -284,20 +300,7 @@ TEST_F(PinTest, CorpusFilesArePinnedOnImageLinesOnlyOrLeftAlone) {
                 continue;
             }
             ++pinned_pairs;
-            const auto a = lines_of(original), b = lines_of(after);
-            const bool kustomize_added = b.size() == a.size() + 1;
-            ASSERT_TRUE(b.size() == a.size() || kustomize_added);
-            std::size_t j = 0;
-            for (std::size_t i = 0; i < a.size(); ++i, ++j) {
-                if (a[i] == b[j]) continue;
-                if (kustomize_added && b[j].find("digest: " + digest) != std::string::npos && j + 1 < b.size() &&
-                    a[i] == b[j + 1]) {
-                    ++j;
-                    continue;
-                }
-                EXPECT_NE(b[j].find(digest), std::string::npos) << "changed a line that is not an image value:\n"
-                                                                << a[i] << b[j];
-            }
+            expect_only_image_lines_changed(original, after, digest);
             const RunResult verified = run_tool("verify-digest", {"--artifact", candidate_artifact, "--no-record",
                                                                   "--manifest", copy});
             EXPECT_EQ(verified.exit_code, 0) << verified.describe();
@@ -309,6 +312,65 @@ TEST_F(PinTest, CorpusFilesArePinnedOnImageLinesOnlyOrLeftAlone) {
     EXPECT_GE(files, 60u);
     EXPECT_GE(pinned_pairs, 100u) << "the corpus run pinned too little to mean anything";
     std::cout << files << " corpus files, " << pinned_pairs << " pins, " << untouched << " left byte-identical\n";
+}
+
+// tests/vectors/gitops: real-world-shaped files and the exact bytes record pin must leave (see its README).
+TEST_F(PinTest, GoldenFiles) {
+    const fs::path vectors = fs::path(DIGESTFLOW_VECTORS_DIR) / "gitops";
+    const std::string golden_digest = "sha256:7f3a5c0e9b1d2468ace013579bdf2468ace013579bdf2468ace013579bdf2468";
+    const std::string golden_artifact = artifact_for(dir, "localhost:5000/app:1.4", golden_digest, "golden.json");
+    std::size_t cases = 0, expected_files = 0;
+    for (const auto& folder : fs::directory_iterator(vectors)) {
+        if (!folder.is_directory()) continue;
+        ++cases;
+        SCOPED_TRACE(folder.path().string());
+        const fs::path work = fs::path(dir.path()) / "golden" / folder.path().filename();
+        fs::create_directories(work);
+        std::vector<std::string> args{"pin", "--artifact", golden_artifact};
+        if (fs::exists(folder.path() / "flags")) {
+            std::istringstream flags(read_text_file((folder.path() / "flags").string()));
+            for (std::string flag; flags >> flag;) args.push_back(flag);
+        }
+        std::vector<std::pair<fs::path, fs::path>> inputs;  // the copy pinned, the original beside its .pinned
+        for (const auto& file : fs::directory_iterator(folder.path())) {
+            const std::string name = file.path().filename().string();
+            if (name == "flags" || file.path().extension() == ".pinned") continue;
+            fs::copy_file(file.path(), work / name);
+            inputs.emplace_back(work / name, file.path());
+            args.push_back((work / name).string());
+        }
+        const RunResult r = run_tool("record", args);
+        ASSERT_EQ(r.exit_code, 0) << r.describe();
+        std::vector<std::string> pinned_files;
+        for (const auto& [copy, original] : inputs) {
+            const std::string expected_path = original.string() + ".pinned";
+            const std::string before = read_text_file(original.string());
+            const std::string after = read_text_file(copy.string());
+            if (!fs::exists(expected_path)) {
+                EXPECT_EQ(after, before) << copy << " names no image of the repository: it must stay byte-identical";
+                continue;
+            }
+            ++expected_files;
+            EXPECT_EQ(after, read_text_file(expected_path)) << copy;
+            expect_only_image_lines_changed(before, after, golden_digest);
+            pinned_files.push_back(copy.string());
+        }
+        // The real tools render what was written: every image of the repository comes out pinned.
+        std::string rendered;
+        if (fs::exists(work / "kustomization.yaml")) rendered = run_checked({"kubectl", "kustomize", work.string()}).stdout_text;
+        if (fs::exists(work / "compose.yaml"))
+            rendered = run_checked({"docker-compose", "-f", (work / "compose.yaml").string(), "config"}).stdout_text;
+        std::istringstream lines(rendered);
+        for (std::string line; std::getline(lines, line);)
+            if (line.find("image: localhost:5000/app") != std::string::npos && line.find("localhost:5000/app-") == std::string::npos)
+                EXPECT_NE(line.find("localhost:5000/app@" + golden_digest), std::string::npos) << line;
+        std::vector<std::string> verify{"--artifact", golden_artifact, "--no-record", "--manifest"};
+        verify.insert(verify.end(), pinned_files.begin(), pinned_files.end());
+        const RunResult verified = run_tool("verify-digest", verify);
+        EXPECT_EQ(verified.exit_code, 0) << verified.describe();
+    }
+    EXPECT_GE(cases, 6u);
+    EXPECT_GE(expected_files, 6u);
 }
 
 }  // namespace
