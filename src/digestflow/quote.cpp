@@ -51,4 +51,27 @@ std::string quote(std::string_view text, std::size_t max_chars) {
     return out + "\"";
 }
 
+std::string printable(std::string_view text) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        const bool c1 = byte == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                        static_cast<unsigned char>(text[i + 1]) < 0xA0;
+        if (byte >= 0x20 && byte != 0x7F && !c1) {
+            out += text[i];
+            continue;
+        }
+        for (std::size_t k = 0; k < (c1 ? 2u : 1u); ++k) {
+            const auto b = static_cast<unsigned char>(text[i + k]);
+            out += "\\x";
+            out += hex[b >> 4];
+            out += hex[b & 0xF];
+        }
+        if (c1) ++i;
+    }
+    return out;
+}
+
 }  // namespace digestflow

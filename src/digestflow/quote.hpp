@@ -12,4 +12,8 @@ namespace digestflow {
 // \" and \\; longer than max_chars is cut and ends in "...".
 std::string quote(std::string_view text, std::size_t max_chars = 100);
 
+// `text` as it is, except C0 controls, DEL and C1 controls (UTF-8 U+0080..U+009F) as \xNN: for names printed
+// unquoted in a result line (a file name), and the last defence for whole messages.
+std::string printable(std::string_view text);
+
 }  // namespace digestflow

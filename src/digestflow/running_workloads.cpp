@@ -2,9 +2,14 @@
 
 #include "digestflow/digest.hpp"
 #include "digestflow/error.hpp"
+#include "digestflow/json_input.hpp"
+#include "digestflow/quote.hpp"
 #include "digestflow/reference.hpp"
 
 #include <nlohmann/json.hpp>
+
+#include <set>
+#include <stdexcept>
 
 namespace digestflow {
 
@@ -16,9 +21,19 @@ const char* k_formats =
     "read: kubectl get pods -o json (a Pod or a List), docker inspect / docker image inspect, podman inspect / "
     "podman image inspect";
 
+// A field that is there but not what the formats write: the report is not one of them (or was edited).
+class FieldError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// A string member; absent or null reads as "". Any other type is a FieldError: a number where a name belongs
+// must not read as "no name".
 std::string text_member(const json& object, const char* key) {
     auto it = object.find(key);
-    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+    if (it == object.end() || it->is_null()) return "";
+    if (!it->is_string()) throw FieldError(std::string("\"") + key + "\" is " + it->type_name() + ", not a string");
+    return it->get<std::string>();
 }
 
 std::string repository_of(std::string_view reference) {
@@ -35,18 +50,23 @@ void add_repository(RunningContainer& container, std::string_view reference) {
     if (!repository.empty()) container.repositories.push_back(repository);
 }
 
-// "sha256:…" when `text` ends in a valid digest (after '@' or a scheme such as docker-pullable://), else "".
-std::string digest_in(std::string_view text) {
-    if (auto at = text.rfind('@'); at != std::string_view::npos) text = text.substr(at + 1);
+// "sha256:…" from a digest field: "repo@sha256:…", "docker-pullable://repo@sha256:…", "docker://sha256:…",
+// "sha256:…" or 64 bare hex (podman's Image). "" for an empty field; a FieldError naming `field` for anything
+// else, so a damaged value is never read as "no digest" or as a digest it only contains.
+std::string digest_in(std::string_view value, const std::string& field) {
+    if (value.empty()) return "";
+    std::string_view text = value;
     if (auto scheme = text.find("://"); scheme != std::string_view::npos) text = text.substr(scheme + 3);
+    if (auto at = text.find('@'); at != std::string_view::npos) text = text.substr(at + 1);
     if (text.size() == 64 && Digest::is_valid("sha256:" + std::string(text))) return "sha256:" + std::string(text);
-    return Digest::is_valid(text) ? std::string(text) : "";
+    if (Digest::is_valid(text)) return std::string(text);
+    throw FieldError(field + " " + quote(value) + " is not a digest or a repository@digest reference");
 }
 
 // kubectl's imageID: "docker-pullable://repo@sha256:M" and "repo@sha256:M" name a manifest (or index);
 // "docker://sha256:C" and containerd's bare "sha256:C" are the image ID (config digest).
 void add_image_id_field(RunningContainer& container, const std::string& value, const std::string& field) {
-    const std::string digest = digest_in(value);
+    const std::string digest = digest_in(value, field);
     if (digest.empty()) return;
     if (value.find('@') != std::string::npos) {
         container.evidence.push_back({ImageEvidence::Kind::ManifestDigest, digest, field});
@@ -64,16 +84,16 @@ void read_pod(const json& pod, RunningWorkloads& out) {
                                      ? text_member(metadata, "name")
                                      : text_member(metadata, "namespace") + "/" + text_member(metadata, "name");
     const json& status = pod.contains("status") && pod["status"].is_object() ? pod["status"] : json::object();
-    bool any = false;
+    std::set<std::string> reported;  // container names with a status
     for (const char* list : {"initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"}) {
         auto statuses = status.find(list);
         if (statuses == status.end() || !statuses->is_array()) continue;
         for (std::size_t i = 0; i < statuses->size(); ++i) {
             const json& s = (*statuses)[i];
             if (!s.is_object()) continue;
-            any = true;
             RunningContainer container;
             container.container = text_member(s, "name");
+            reported.insert(container.container);
             container.name = "pod " + pod_name + " container " + container.container;
             container.image = text_member(s, "image");
             add_repository(container, container.image);
@@ -82,16 +102,17 @@ void read_pod(const json& pod, RunningWorkloads& out) {
             out.containers.push_back(std::move(container));
         }
     }
-    if (any) return;
-    // A pod without statuses yet (Pending): its containers run nothing that can be checked.
+    // A container of the spec without a status (a Pending pod, one not started yet) runs nothing that can be
+    // checked: it is listed, never skipped.
     const json& spec = pod.contains("spec") && pod["spec"].is_object() ? pod["spec"] : json::object();
-    for (const char* list : {"initContainers", "containers"}) {
+    for (const char* list : {"initContainers", "containers", "ephemeralContainers"}) {
         auto containers = spec.find(list);
         if (containers == spec.end() || !containers->is_array()) continue;
         for (const json& c : *containers) {
             if (!c.is_object()) continue;
             RunningContainer container;
             container.container = text_member(c, "name");
+            if (reported.count(container.container)) continue;
             container.name = "pod " + pod_name + " container " + container.container + " (no status yet)";
             container.image = text_member(c, "image");
             add_repository(container, container.image);
@@ -110,9 +131,9 @@ void read_inspect_entry(const json& entry, std::size_t index, RunningWorkloads& 
         container.name = "container " + container.container;
         container.image = text_member(entry, "ImageName");
         add_repository(container, container.image);
-        if (std::string d = digest_in(text_member(entry, "ImageDigest")); !d.empty())
+        if (std::string d = digest_in(text_member(entry, "ImageDigest"), "ImageDigest"); !d.empty())
             container.evidence.push_back({ImageEvidence::Kind::ManifestDigest, d, "ImageDigest"});
-        if (std::string d = digest_in(text_member(entry, "Image")); !d.empty())
+        if (std::string d = digest_in(text_member(entry, "Image"), "Image"); !d.empty())
             container.evidence.push_back({ImageEvidence::Kind::ImageId, d, "Image"});
     } else if (entry.contains("Config") && entry.contains("State")) {  // docker container inspect
         out.format = "docker-container";
@@ -122,9 +143,9 @@ void read_inspect_entry(const json& entry, std::size_t index, RunningWorkloads& 
         if (entry["Config"].is_object()) container.image = text_member(entry["Config"], "Image");
         add_repository(container, container.image);
         if (auto d = entry.find("ImageManifestDescriptor"); d != entry.end() && d->is_object())
-            if (std::string m = digest_in(text_member(*d, "digest")); !m.empty())
+            if (std::string m = digest_in(text_member(*d, "digest"), "ImageManifestDescriptor.digest"); !m.empty())
                 container.evidence.push_back({ImageEvidence::Kind::ManifestDigest, m, "ImageManifestDescriptor.digest"});
-        if (std::string i = digest_in(text_member(entry, "Image")); !i.empty())
+        if (std::string i = digest_in(text_member(entry, "Image"), "Image"); !i.empty())
             container.evidence.push_back({ImageEvidence::Kind::ImageId, i, "Image"});
     } else if (entry.contains("RepoDigests") || entry.contains("RepoTags")) {  // docker / podman image inspect
         out.format = entry.contains("Digest") ? "podman-image" : "docker-image";
@@ -137,11 +158,11 @@ void read_inspect_entry(const json& entry, std::size_t index, RunningWorkloads& 
             for (std::size_t i = 0; i < digests->size(); ++i)
                 if ((*digests)[i].is_string())
                     add_image_id_field(container, (*digests)[i].get<std::string>(), "RepoDigests[" + std::to_string(i) + "]");
-        if (std::string d = digest_in(text_member(entry, "Digest")); !d.empty())
+        if (std::string d = digest_in(text_member(entry, "Digest"), "Digest"); !d.empty())
             container.evidence.push_back({ImageEvidence::Kind::ManifestDigest, d, "Digest"});
         // The Id is the config digest in docker's classic store and podman, the manifest digest in docker's
         // containerd store: it is compared with both, and the verdict says which it matched.
-        if (std::string d = digest_in(id_text); !d.empty())
+        if (std::string d = digest_in(id_text, "Id"); !d.empty())
             container.evidence.push_back({ImageEvidence::Kind::ImageId, d, "Id"});
     } else {
         throw_usage(origin + ": item " + std::to_string(index) + " is neither a container nor an image (" + k_formats + ")");
@@ -149,17 +170,7 @@ void read_inspect_entry(const json& entry, std::size_t index, RunningWorkloads& 
     out.containers.push_back(std::move(container));
 }
 
-}  // namespace
-
-RunningWorkloads parse_running_workloads(std::string_view text, const std::string& origin) {
-    if (text.size() > max_workloads_bytes) throw_usage(origin + ": larger than 64 MiB; this is not a workload report");
-    json document;
-    try {
-        document = json::parse(text);
-    } catch (const json::exception& e) {
-        throw_usage(origin + ": not JSON (" + std::string(e.what()).substr(0, 120) + "); " + k_formats);
-    }
-    RunningWorkloads out;
+void read_document(const json& document, RunningWorkloads& out, const std::string& origin) {
     if (document.is_object() && text_member(document, "kind") == "List" && document.contains("items") &&
         document["items"].is_array()) {
         out.format = "kubectl";
@@ -172,6 +183,19 @@ RunningWorkloads parse_running_workloads(std::string_view text, const std::strin
         for (std::size_t i = 0; i < document.size(); ++i) read_inspect_entry(document[i], i, out, origin);
     } else {
         throw_usage(origin + ": JSON of an unknown shape; " + k_formats);
+    }
+}
+
+}  // namespace
+
+RunningWorkloads parse_running_workloads(std::string_view text, const std::string& origin) {
+    if (text.size() > max_workloads_bytes) throw_usage(origin + ": larger than 64 MiB; this is not a workload report");
+    const json document = parse_json_input_unordered(text, {origin, std::string(" (") + k_formats + ")", false});
+    RunningWorkloads out;
+    try {
+        read_document(document, out, origin);
+    } catch (const FieldError& e) {
+        throw_usage(origin + ": " + e.what() + " (" + k_formats + ")");
     }
     if (out.containers.empty()) throw_usage(origin + ": lists no container or image; " + k_formats);
     // Names and images are shown in messages: a control byte (a terminal escape in a report) becomes '?'.

@@ -257,6 +257,15 @@ TEST_F(PinTest, ArgoCdOverrideBesideAKustomizationIsRefusedUnlessPinnedToo) {
     EXPECT_EQ(refused.exit_code, 2) << refused.describe();
     EXPECT_NE(refused.stdout_text.find(".argocd-source-web.yaml"), std::string::npos) << refused.describe();
     EXPECT_EQ(read_text_file(app + "/kustomization.yaml"), kustomization);
+    // verify-digest --manifest makes the same check: a pinned kustomization under a tag override is no pass.
+    fs::create_directories(app + "/pinned");
+    write_text_file(app + "/pinned/kustomization.yaml", "images:\n- name: " + repo + "\n  digest: " + digest + "\n");
+    write_text_file(app + "/pinned/.argocd-source.yaml", override_text);
+    const RunResult verified = run_tool("verify-digest", {"--artifact", artifact, "--no-record", "--manifest",
+                                                          app + "/pinned/kustomization.yaml"});
+    EXPECT_EQ(verified.exit_code, 1) << verified.describe();
+    EXPECT_NE(verified.stdout_text.find("MISMATCH \"" + app + "/pinned/.argocd-source.yaml\" sets kustomize images"),
+              std::string::npos) << verified.describe();
     const RunResult both = run_tool("record", {"pin", "--artifact", artifact, app + "/kustomization.yaml",
                                                app + "/.argocd-source-web.yaml"});
     ASSERT_EQ(both.exit_code, 0) << both.describe();
@@ -312,6 +321,37 @@ TEST_F(PinTest, CorpusFilesArePinnedOnImageLinesOnlyOrLeftAlone) {
     EXPECT_GE(files, 60u);
     EXPECT_GE(pinned_pairs, 100u) << "the corpus run pinned too little to mean anything";
     std::cout << files << " corpus files, " << pinned_pairs << " pins, " << untouched << " left byte-identical\n";
+}
+
+// Inputs from a hostile or careless repository: an artifact named as a values file, a file name with a terminal
+// escape, a name with a space in the --dry-run diff, a torn ledger line.
+TEST_F(PinTest, HostileFileNamesAndInputsAreHandled) {
+    const std::string before = read_text_file(artifact);
+    const RunResult json_file = run_tool("record", {"pin", "--artifact", artifact, artifact});
+    EXPECT_EQ(json_file.exit_code, 2) << json_file.describe();
+    EXPECT_NE(json_file.stderr_text.find("is JSON and not a Kubernetes object"), std::string::npos) << json_file.describe();
+    EXPECT_EQ(read_text_file(artifact), before);
+
+    const std::string deployment = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - image: " + repo + ":1\n";
+    const std::string escaped = dir.file("x\x1b[31mred.yaml");
+    write_text_file(escaped, deployment);
+    const RunResult shown = run_tool("record", {"pin", "--artifact", artifact, "--dry-run", escaped});
+    EXPECT_EQ(shown.exit_code, 0) << shown.describe();
+    EXPECT_EQ(shown.stdout_text.find('\x1b'), std::string::npos) << shown.stdout_text;
+    EXPECT_NE(shown.stdout_text.find("\\x1b[31mred.yaml"), std::string::npos) << shown.stdout_text;
+
+    // GNU patch reads a name up to a TAB: without one it would look for a file named up to the space.
+    const std::string spaced = dir.file("web app.yaml");
+    write_text_file(spaced, deployment);
+    const RunResult diff = run_tool("record", {"pin", "--artifact", artifact, "--dry-run", spaced});
+    ASSERT_EQ(diff.exit_code, 0) << diff.describe();
+    EXPECT_NE(diff.stdout_text.find("--- a/" + spaced + "\t\n+++ b/" + spaced + "\t\n"), std::string::npos) << diff.stdout_text;
+
+    const std::string ledger = dir.file("ledger.jsonl");
+    write_text_file(ledger, "{\"v\":1,\"prev\":\"sha256:00");
+    const RunResult torn = run_tool("record", {"pin", "--artifact", artifact, "--environment", "prod", "--ledger", ledger,
+                                               "--dry-run", spaced});
+    EXPECT_NE(torn.stderr_text.find("torn line"), std::string::npos) << torn.describe();
 }
 
 // tests/vectors/gitops: real-world-shaped files and the exact bytes record pin must leave (see its README).

@@ -178,4 +178,68 @@ TEST(YamlTree, SyntaxErrorNamesFileLineAndColumn) {
     }
 }
 
+TEST(PinPlan, ValuesThatCannotBePinnedSafelyAreRefusedWithTheReason) {
+    struct Case {
+        std::string text, file, reason;
+    };
+    const std::vector<Case> cases{
+        {pod_head + "  - image: |\n      localhost:5000/app:1\n", "f.yaml", "keeps a line break"},
+        {pod_head + "  - image: >\n      localhost:5000/app:1\n", "f.yaml", "keeps a line break"},
+        {"x: &img localhost:5000/app:1\n" + pod_head.substr(0) + "  - image: *img\n", "f.yaml", "anchor &img"},
+        {pod_head + "  - image: !custom localhost:5000/app:1\n", "f.yaml", "YAML tag !custom"},
+        {"services:\n  web:\n    image: ${REGISTRY:-localhost:5000}/app:1\n", "compose.yaml", "uses variables"},
+        {"services:\n  web:\n    image: localhost:5000/app:${TAG}\n", "compose.yaml", "uses variables"},
+    };
+    for (const Case& c : cases) {
+        const FilePin result = pin(c.text, c.file);
+        ASSERT_EQ(result.sites.size(), 1u) << c.text;
+        EXPECT_EQ(result.sites[0].outcome, PinOutcome::Refused) << c.text;
+        EXPECT_NE(result.sites[0].reason.find(c.reason), std::string::npos) << c.text << "\n" << result.sites[0].reason;
+        EXPECT_EQ(result.new_text, c.text);
+    }
+    // A !!str tag and an anchor nobody aliases are harmless: pinned after the properties.
+    EXPECT_EQ(pinned_text(pod_head + "  - image: !!str localhost:5000/app:1\n"), pod_head + "  - image: !!str localhost:5000/app@" + d + "\n");
+    EXPECT_EQ(pinned_text(pod_head + "  - image: &i localhost:5000/app:1\n"), pod_head + "  - image: &i localhost:5000/app@" + d + "\n");
+}
+
+TEST(PinPlan, ImagesOutsideContainerListsAndNotInData) {
+    const std::string text = "apiVersion: tekton.dev/v1\nkind: Task\nmetadata:\n  name: t\n  annotations:\n"
+                             "    image: localhost:5000/app:1\nspec:\n  steps:\n  - name: s\n    image: localhost:5000/app:1\n"
+                             "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  image: localhost:5000/app:1\n";
+    const FilePin result = pin(text);
+    ASSERT_EQ(result.sites.size(), 1u);
+    EXPECT_EQ(result.sites[0].site.where, "Task/t spec.steps[0].image");
+    EXPECT_EQ(result.sites[0].site.line, 10u);
+}
+
+TEST(PinPlan, HelmLabelsAnnotationsAndGlobalRegistry) {
+    const std::string text = "global:\n  imageRegistry: localhost:5000\npodAnnotations:\n  image: localhost:5000/app:1\n"
+                             "commonLabels: {image: localhost:5000/app:1}\nimage:\n  registry: docker.io\n  repository: app\n"
+                             "  tag: \"1\"\n  digest: \"\"\n";
+    const FilePin result = pin(text, "values.yaml");
+    ASSERT_EQ(result.sites.size(), 1u);  // the block, with the global registry; not the annotation or label
+    EXPECT_EQ(result.sites[0].site.where, "image");
+    const std::string tail = "  digest: \"" + d + "\"\n";
+    EXPECT_EQ(result.new_text.substr(result.new_text.size() - tail.size()), tail);
+}
+
+TEST(PinPlan, ValuesFileWithAServicesKeyIsNotCompose) {
+    const std::string text = "services:\n  web: {type: ClusterIP, port: 80}\nimage:\n  repository: localhost:5000/app\n";
+    const YamlFile file = YamlFile::parse(text, "values.yaml");
+    EXPECT_EQ(detect_kind("values.yaml", file), FileKind::HelmValues);
+    EXPECT_EQ(detect_kind("other.yaml", file), FileKind::HelmValues);  // "image" is no compose top-level key
+    EXPECT_EQ(detect_kind("compose.yaml", YamlFile::parse("x-a: 1\nservices:\n  s: {image: a}\n", "c")), FileKind::Compose);
+}
+
+TEST(YamlTree, DuplicateKeysAreRefused) {
+    try {
+        YamlFile::parse(pod_head + "  - image: localhost:5000/app:1\n    image: nginx\n", "dup.yaml");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("dup.yaml:8: duplicate key \"image\" (first at line 7)"), std::string::npos) << e.what();
+    }
+    // Merge keys may repeat (a list of merges is the usual form, but repeated << is seen in the wild).
+    EXPECT_NO_THROW(YamlFile::parse("a: &a {x: 1}\nb: &b {y: 1}\nc:\n  <<: *a\n  <<: *b\n", "m.yaml"));
+}
+
 }  // namespace

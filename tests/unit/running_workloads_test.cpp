@@ -87,4 +87,36 @@ TEST(RunningWorkloads, BadReportsAreRefusedNamingTheFile) {
     EXPECT_THROW(parse_running_workloads(std::string(max_workloads_bytes + 1, ' '), "big.json"), Error);
 }
 
+TEST(RunningWorkloads, DamagedFieldsAreBadInputNotAbsent) {
+    const std::string head = R"({"kind":"Pod","metadata":{"name":"p"},"status":{"containerStatuses":[)";
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {head + R"({"name":"a","imageID":"r@)" + m + R"(","imageID":"r@)" + c + R"("}]}})", "duplicate key"},
+        {head + R"({"name":5,"imageID":"r@)" + m + R"("}]}})", "\"name\" is number"},
+        {head + R"({"name":"a","imageID":5}]}})", "\"imageID\" is number"},
+        {head + R"({"name":"a","imageID":"r@)" + m + "@" + m + R"("}]}})", "is not a digest"},
+        {head + R"({"name":"a","imageID":"r@)" + m + R"(x"}]}})", "is not a digest"},
+        {std::string(70, '[') + std::string(70, ']'), "nested deeper"},
+    };
+    for (const auto& [text, expected] : cases) {
+        try {
+            parse_running_workloads(text, "r.json");
+            ADD_FAILURE() << text;
+        } catch (const Error& e) {
+            EXPECT_EQ(std::string(e.what()).rfind("r.json: ", 0), 0u) << e.what();
+            EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+        }
+    }
+}
+
+TEST(RunningWorkloads, SpecContainerWithoutAStatusIsListed) {
+    const auto report = parse_running_workloads(
+        R"({"kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"web","image":"r:1"},{"name":"web2","image":"r:1"}]},)"
+        R"("status":{"containerStatuses":[{"name":"web","image":"r:1","imageID":"r@)" + m + R"("}]}})",
+        "pod.json");
+    ASSERT_EQ(report.containers.size(), 2u);
+    EXPECT_EQ(report.containers[1].container, "web2");
+    EXPECT_TRUE(report.containers[1].evidence.empty());
+    EXPECT_NE(report.containers[1].name.find("no status yet"), std::string::npos);
+}
+
 }  // namespace

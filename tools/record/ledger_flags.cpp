@@ -7,6 +7,7 @@
 
 #include <cctype>
 #include <filesystem>
+#include <iostream>
 
 namespace digestflow::record_tool {
 
@@ -73,6 +74,12 @@ nlohmann::ordered_json entry_json(std::size_t line, const std::string& hash, con
     if (parsed && parsed->is_object())
         for (auto& [key, value] : parsed->items()) doc[key] = value;
     return doc;
+}
+
+void report_torn(const ledger::LedgerView& view, cli::ToolResult& tool) {
+    if (!view.torn()) return;
+    std::cerr << "record: warning: " << view.torn_report() << "\n";
+    tool.json["torn"] = {{"offset", view.torn()->offset}, {"bytes", view.torn()->bytes.size()}};
 }
 
 }  // namespace digestflow::record_tool

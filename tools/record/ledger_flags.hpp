@@ -2,6 +2,8 @@
 #pragma once
 
 #include "digestflow/cli/options.hpp"
+#include "digestflow/cli/run.hpp"
+#include "digestflow/ledger/ledger_file.hpp"
 #include "digestflow/ledger/entry.hpp"
 #include "digestflow/ledger/recording.hpp"
 #include "digestflow/ledger/signing.hpp"
@@ -25,6 +27,9 @@ std::string digest_flag(const cli::ParsedArgs& args, const char* name);
 // A ledger value as it is when it is plain printable text, else quoted: a newline or a terminal escape in a
 // note, tag or $USER must not split an entry over lines or reach the terminal raw.
 std::string printable(const std::string& text);
+
+// Every reader reports a torn tail (on stderr and in --json), and reads the complete lines before it.
+void report_torn(const ledger::LedgerView& view, cli::ToolResult& tool);
 
 // The entry as --json shows it: the line's members plus its number and hash.
 nlohmann::ordered_json entry_json(std::size_t line, const std::string& hash, const std::string& text);

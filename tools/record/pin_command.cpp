@@ -44,10 +44,12 @@ const cli::ToolSpec pin_spec{
     "  record pin --dry-run --keep-tag charts/web/values.yaml\n",
     "FILE"};
 
-// The holds in force now, from the ledger's last line; an absent ledger holds nothing.
-ledger::Holds current_holds(const std::string& path) {
+// The holds in force now, from the ledger's last line; an absent ledger holds nothing. A torn tail is reported
+// (it may be a hold whose write was cut short).
+ledger::Holds current_holds(const std::string& path, cli::ToolResult& tool) {
     if (!std::filesystem::exists(path)) return {};
     ledger::LedgerView view(path);
+    report_torn(view, tool);
     std::string last;
     ledger::find_line_backward(view.complete(), [&](std::string_view line) {
         last = std::string(line);
@@ -57,14 +59,15 @@ ledger::Holds current_holds(const std::string& path) {
     return ledger::parse_line(last, path + ", its last line").holds;
 }
 
-void refuse_when_held(const cli::ParsedArgs& args, const Artifact& artifact, const std::string& env) {
+void refuse_when_held(const cli::ParsedArgs& args, const Artifact& artifact, const std::string& env,
+                      cli::ToolResult& tool) {
     if (env.empty()) {
         if (args.has("ledger")) throw_usage("--ledger needs --environment ENV: the environment whose hold to check");
         return;
     }
     if (!args.has("ledger")) throw_usage("--environment needs --ledger FILE: the ledger whose holds to check");
     const std::string path = ledger_path(args);
-    const auto holds = current_holds(path);
+    const auto holds = current_holds(path, tool);
     auto held = holds.find(env);
     if (held != holds.end() && held->second.digest != artifact.image().digest.str())
         throw Error(ErrorKind::CheckFailed,
@@ -84,7 +87,7 @@ const char* outcome_word(PinOutcome outcome) {
 }
 
 std::string site_line(const gitops::FilePin& file, const gitops::SitePin& pin) {
-    std::string out = std::string(outcome_word(pin.outcome)) + " " + file.path + ":" + std::to_string(pin.site.line) +
+    std::string out = std::string(outcome_word(pin.outcome)) + " " + printable(file.path) + ":" + std::to_string(pin.site.line) +
                       " " + printable(pin.site.where) + ": ";
     switch (pin.outcome) {
         case PinOutcome::Pinned: return out + printable(pin.before) + " -> " + printable(pin.after);
@@ -115,7 +118,7 @@ std::string commit_message(const Artifact& artifact, const std::string& env, con
     for (const auto& file : files)
         for (const auto& pin : file.sites)
             if (!pin.splices.empty())
-                message += file.path + ":" + std::to_string(pin.site.line) + " " + pin.site.where +
+                message += printable(file.path) + ":" + std::to_string(pin.site.line) + " " + printable(pin.site.where) +
                            (pin.previous ? " (from " + pin.previous->str() + ")" : "") + "\n";
     message += "\nDigestflow-Digest: " + image.digest.str() + "\n";
     if (!env.empty()) message += "Digestflow-Environment: " + env + "\n";
@@ -130,7 +133,8 @@ cli::ToolResult pin(const cli::ParsedArgs& args) {
     Artifact artifact = Artifact::load(args.artifact_path());
     const auto image = artifact.image();
     const std::string env = environment(args, true);
-    refuse_when_held(args, artifact, env);
+    cli::ToolResult tool;
+    refuse_when_held(args, artifact, env, tool);
 
     // Read, plan and check everything before the first write.
     std::vector<gitops::GitopsFile> loaded;
@@ -149,7 +153,6 @@ cli::ToolResult pin(const cli::ParsedArgs& args) {
     std::vector<gitops::FilePin> plans;
     for (const auto& file : loaded) plans.push_back(gitops::plan_pins(file.yaml, file.kind, image.repository, options));
 
-    cli::ToolResult tool;
     tool.json["repository"] = image.repository;
     tool.json["digest"] = image.digest.str();
     tool.json["files"] = nlohmann::ordered_json::array();
@@ -160,7 +163,7 @@ cli::ToolResult pin(const cli::ParsedArgs& args) {
         sites += plan.sites.size();
         refused = refused || plan.refused();
         if (plan.sites.empty())
-            tool.text += "absent  " + plan.path + ": no image of " + image.repository + " (" + gitops::kind_name(plan.kind) +
+            tool.text += "absent  " + printable(plan.path) + ": no image of " + image.repository + " (" + gitops::kind_name(plan.kind) +
                          " file left unchanged)\n";
         for (const auto& pin : plan.sites) tool.text += site_line(plan, pin) + "\n";
     }

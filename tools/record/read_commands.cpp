@@ -19,13 +19,6 @@
 namespace digestflow::record_tool {
 namespace {
 
-// Every reader reports a torn tail (on stderr and in --json), and reads the complete lines before it.
-void report_torn(const ledger::LedgerView& view, cli::ToolResult& tool) {
-    if (!view.torn()) return;
-    std::cerr << "record: warning: " << view.torn_report() << "\n";
-    tool.json["torn"] = {{"offset", view.torn()->offset}, {"bytes", view.torn()->bytes.size()}};
-}
-
 std::string short_hex(const std::string& digest) { return digest.substr(0, std::min<std::size_t>(digest.size(), 19)); }
 
 std::string history_line(const ledger::LedgerRecord& record) {

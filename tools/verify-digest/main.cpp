@@ -62,6 +62,10 @@ std::vector<operations::Check> manifest_checks(const cli::ParsedArgs& args, cons
             checks.push_back({file.path + (pin.line ? ":" + std::to_string(pin.line) : ""), pin.pinned, pin.detail,
                               found == image.digest.str() ? "" : found});
         }
+        // An Argo CD override beside a kustomization or values file wins over what the file pins.
+        if (path != "-" && (file.kind == gitops::FileKind::Kustomization || file.kind == gitops::FileKind::HelmValues))
+            for (const auto& problem : gitops::argocd_overrides(file.path, image.repository, files))
+                checks.push_back({file.path, false, problem, ""});
     }
     return checks;
 }

@@ -2,39 +2,13 @@
 
 #include "digestflow/cli/exit_codes.hpp"
 #include "digestflow/error.hpp"
+#include "digestflow/quote.hpp"
 #include "digestflow/registry/request_counter.hpp"
 
 #include <iostream>
 
 namespace digestflow::cli {
 namespace {
-
-// Last line of defence: whatever a message carries, stderr gets one line with no control characters.
-std::string printable(const std::string& message) {
-    std::string out;
-    for (std::size_t i = 0; i < message.size(); ++i) {
-        char c = message[i];
-        auto byte = static_cast<unsigned char>(c);
-        // C0 controls, DEL, and the lead byte of a UTF-8 C1 control (U+0080..U+009F, e.g. CSI).
-        bool c1 = byte == 0xC2 && i + 1 < message.size() && static_cast<unsigned char>(message[i + 1]) < 0xA0 &&
-                  static_cast<unsigned char>(message[i + 1]) >= 0x80;
-        if (byte < 0x20 || byte == 0x7F || c1) {
-            const char* hex = "0123456789abcdef";
-            out += "\\x";
-            out += hex[byte >> 4];
-            out += hex[byte & 0xF];
-            if (c1) {
-                auto next = static_cast<unsigned char>(message[++i]);
-                out += "\\x";
-                out += hex[next >> 4];
-                out += hex[next & 0xF];
-            }
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
 
 int report_failure(const ToolSpec& spec, bool json, int code, const std::string& message,
                    const nlohmann::ordered_json* details = nullptr) {

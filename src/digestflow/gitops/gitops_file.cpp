@@ -57,6 +57,12 @@ GitopsFile load_gitops_file(const std::string& path, bool allow_stdin) {
         throw_usage(origin + ": is UTF-16 text; save it as UTF-8 (GitOps tools and Git diffs expect UTF-8)");
     YamlFile yaml = YamlFile::parse(std::move(bytes), origin);
     const FileKind kind = detect_kind(origin, yaml);
+    // JSON is YAML too, but a JSON file that is not a Kubernetes object is no values file: most likely an
+    // artifact or a report named by mistake, whose "digest" fields must never be rewritten.
+    const auto first = yaml.text().find_first_not_of(" \t\r\n\xEF\xBB\xBF");
+    if (kind == FileKind::HelmValues && first != std::string::npos && (yaml.text()[first] == '{' || yaml.text()[first] == '['))
+        throw_usage(quote(origin) + " is JSON and not a Kubernetes object (an artifact or a report?): name the Kubernetes, "
+                    "compose, kustomization or Helm values files");
     return GitopsFile{origin, std::move(yaml), kind};
 }
 

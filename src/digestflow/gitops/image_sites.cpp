@@ -3,6 +3,7 @@
 #include "digestflow/gitops/written_reference.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <set>
 
@@ -24,6 +25,36 @@ bool names_repository(std::string_view written, const std::string& repository) {
     return normalised && *normalised == repository;
 }
 
+// What docker compose makes of a value with variables: ${VAR:-default} and ${VAR-default} give the default,
+// ${VAR}, ${VAR:?error} and $VAR nothing, $$ a dollar. Enough to see which repository an image names.
+std::string with_compose_defaults(std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '$' || i + 1 == text.size()) {
+            out += text[i];
+        } else if (text[i + 1] == '$') {
+            out += '$';
+            ++i;
+        } else if (text[i + 1] == '{') {
+            const auto close = text.find('}', i);
+            if (close == std::string_view::npos) return out;
+            const std::string_view inner = text.substr(i + 2, close - i - 2);
+            const auto op = inner.find_first_of(":-?+");
+            if (op != std::string_view::npos) {
+                std::string_view rest = inner.substr(op);
+                if (rest.rfind(":-", 0) == 0) out += with_compose_defaults(rest.substr(2));
+                else if (rest.rfind("-", 0) == 0) out += with_compose_defaults(rest.substr(1));
+            }
+            i = close;
+        } else {
+            std::size_t end = i + 1;
+            while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_')) ++end;
+            i = end - 1;
+        }
+    }
+    return out;
+}
+
 // An Argo CD KustomizeImage string: "[old=]name[:tag][@digest]"; the part a deployment sees is after '='.
 std::string_view argocd_image_part(std::string_view text) {
     const auto eq = text.find('=');
@@ -39,9 +70,15 @@ public:
         m_sites.push_back({kind, line, std::move(where), std::move(rendered), node});
     }
     void add_image_string(const YamlNode* value, std::string where) {
-        if (value && value->is_scalar() && names_repository(value->value, m_repository))
+        if (!value || !value->is_scalar()) return;
+        // A value with variables ("${REGISTRY}/app:${TAG}") is a site when what it renders to names the
+        // repository: it cannot be pinned or checked as written, and is reported, never skipped.
+        const bool interpolated = value->value.find('$') != std::string::npos;
+        if (names_repository(interpolated ? with_compose_defaults(value->value) : value->value, m_repository))
             add(SiteKind::ImageString, value, value->line, std::move(where), value->value);
     }
+    // bitnami's global.imageRegistry: when set, it replaces every image block's registry.
+    std::string global_registry;
     bool first_visit(const YamlNode* node) { return m_walked.insert(node).second; }
     const std::string& repository() const { return m_repository; }
     std::vector<ImageSite> take() {
@@ -57,20 +94,30 @@ private:
     std::vector<ImageSite> m_sites;
 };
 
+// Keys whose subtree holds data, not workloads: an `image:` there is a label, an annotation, a ConfigMap value.
+bool is_kubernetes_data_key(const YamlNode* key) {
+    static const std::array<std::string_view, 5> data{"metadata", "data", "stringData", "binaryData", "env"};
+    return key->is_scalar() && std::find(data.begin(), data.end(), key->value) != data.end();
+}
+
 // Kubernetes: every containers / initContainers / ephemeralContainers list at any depth (Deployment, CronJob's
-// jobTemplate, List items, a custom resource embedding a pod spec), labelled with the enclosing object.
-void walk_kubernetes(const YamlNode* node, const std::string& owner, SiteCollector& sites) {
+// jobTemplate, List items, a custom resource embedding a pod spec), labelled with the enclosing object; and any
+// other `image:` string outside data keys (Tekton steps, Argo Workflows templates, Knative), labelled with its path.
+void walk_kubernetes(const YamlNode* node, const std::string& owner, const std::string& path, SiteCollector& sites) {
     if (!node || !sites.first_visit(node)) return;
     if (node->is_sequence()) {
-        for (const YamlNode* item : node->items) walk_kubernetes(item, owner, sites);
+        for (std::size_t i = 0; i < node->items.size(); ++i)
+            walk_kubernetes(node->items[i], owner, path + "[" + std::to_string(i) + "]", sites);
         return;
     }
     if (!node->is_mapping()) return;
     std::string label = owner;
+    std::string here = path;
     if (const YamlNode* kind = scalar(node->find("kind"))) {
         const YamlNode* metadata = node->find("metadata");
         const std::string name = metadata ? scalar_or_empty(metadata->find("name")) : "";
         label = kind->value + (name.empty() ? "" : "/" + name);
+        here.clear();
     }
     static const std::array<std::string_view, 3> lists{"containers", "initContainers", "ephemeralContainers"};
     for (const auto& [key, value] : node->pairs) {
@@ -85,7 +132,12 @@ void walk_kubernetes(const YamlNode* node, const std::string& owner, SiteCollect
                                            (name.empty() ? "" : " (" + name + ")"));
             }
         }
-        walk_kubernetes(value, label, sites);
+        if (is_kubernetes_data_key(key)) continue;
+        const std::string child = (here.empty() ? "" : here + ".") + (key->is_scalar() ? key->value : "?");
+        if (key->is_scalar() && key->value == "image" && value->is_scalar())
+            sites.add_image_string(value, label + " " + child);
+        else
+            walk_kubernetes(value, label, child, sites);
     }
 }
 
@@ -123,16 +175,39 @@ bool is_image_key(const YamlNode* key) {
     return lower.size() >= 5 && lower.compare(lower.size() - 5, 5, "image") == 0;
 }
 
+// Values that charts copy into labels, annotations, environment variables or arguments: an image named there
+// is text, not the image the chart runs.
+bool is_helm_data_key(const YamlNode* key) {
+    if (!key->is_scalar()) return false;
+    std::string lower = key->value;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    auto ends_with = [&](std::string_view suffix) {
+        return lower.size() >= suffix.size() && lower.compare(lower.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    static const std::array<std::string_view, 7> exact{"env", "extraenv", "envvars", "extraenvvars", "args", "extraargs", "command"};
+    return ends_with("annotations") || ends_with("labels") || std::find(exact.begin(), exact.end(), lower) != exact.end();
+}
+
 // What a Helm chart renders from a repository block: bitnami's rule (a digest wins over the tag), else
 // repository:tag.
-std::string rendered_helm_block(const YamlNode* block) {
-    const std::string registry = scalar_or_empty(block->find_merged("registry"));
-    std::string rendered = (registry.empty() ? "" : registry + "/") + scalar_or_empty(block->find_merged("repository"));
+std::string rendered_helm_block(const YamlNode* block, const std::string& global_registry) {
+    std::string registry = scalar_or_empty(block->find_merged("registry"));
+    const std::string repository = scalar_or_empty(block->find_merged("repository"));
+    // bitnami: global.imageRegistry wins over each block's registry; a block without one takes it too unless
+    // its repository already names a registry host.
+    if (!global_registry.empty() && (block->find_merged("registry") || !WrittenReference::names_registry(repository)))
+        registry = global_registry;
+    std::string rendered = (registry.empty() ? "" : registry + "/") + repository;
     const std::string digest = scalar_or_empty(block->find_merged("digest"));
     const std::string tag = scalar_or_empty(block->find_merged("tag"));
     if (!digest.empty()) return WrittenReference::split(rendered).name + "@" + digest;
     if (!tag.empty()) return rendered + ":" + tag;
     return rendered;
+}
+
+std::string global_image_registry(const YamlNode* root) {
+    const YamlNode* global = root && root->is_mapping() ? root->find("global") : nullptr;
+    return global ? scalar_or_empty(global->find("imageRegistry")) : "";
 }
 
 void walk_helm(const YamlNode* node, const std::string& path, SiteCollector& sites) {
@@ -144,13 +219,14 @@ void walk_helm(const YamlNode* node, const std::string& path, SiteCollector& sit
     }
     if (!node->is_mapping()) return;
     if (const YamlNode* repository = scalar(node->find_merged("repository"))) {
-        const std::string rendered = rendered_helm_block(node);
+        const std::string rendered = rendered_helm_block(node, sites.global_registry);
         if (names_repository(rendered, sites.repository())) {
             sites.add(SiteKind::HelmBlock, node, repository->line, path.empty() ? "(top level)" : path, rendered);
             return;
         }
     }
     for (const auto& [key, value] : node->pairs) {
+        if (is_helm_data_key(key)) continue;
         const std::string child = (path.empty() ? "" : path + ".") + (key->is_scalar() ? key->value : "?");
         if (value->is_scalar() && is_image_key(key))
             sites.add_image_string(value, child);
@@ -171,6 +247,18 @@ void walk_argocd_source(const YamlNode* root, SiteCollector& sites) {
             sites.add(SiteKind::ArgoCdImage, image, image->line, "kustomize.images[" + std::to_string(i) + "]",
                       std::string(part));
     }
+}
+
+// A compose file's top level holds only compose's own keys (and x- extensions), services among them; a Helm
+// values file with a `services:` key has others beside it (image, replicaCount, …).
+bool is_compose_root(const YamlNode* root) {
+    if (!root || !root->is_mapping() || !root->find("services") || !root->find("services")->is_mapping()) return false;
+    static const std::array<std::string_view, 9> top{"version", "name", "services", "networks", "volumes",
+                                                     "configs", "secrets", "include", "models"};
+    return std::all_of(root->pairs.begin(), root->pairs.end(), [](const auto& pair) {
+        const YamlNode* key = pair.first;
+        return key->is_scalar() && (key->value.rfind("x-", 0) == 0 || std::find(top.begin(), top.end(), key->value) != top.end());
+    });
 }
 
 bool has_kubernetes_object(const YamlFile& file) {
@@ -194,8 +282,7 @@ FileKind detect_kind(const std::string& path, const YamlFile& file) {
         return FileKind::Kustomization;
     if (has_kubernetes_object(file)) return FileKind::Kubernetes;
     for (const YamlNode* root : file.documents())
-        if (root && root->is_mapping() && root->find("services") && root->find("services")->is_mapping())
-            return FileKind::Compose;
+        if (is_compose_root(root) && name.rfind("values", 0) != 0) return FileKind::Compose;
     return FileKind::HelmValues;
 }
 
@@ -214,10 +301,13 @@ std::vector<ImageSite> find_image_sites(const YamlFile& file, FileKind kind, con
     SiteCollector sites(repository);
     for (const YamlNode* root : file.documents()) {
         switch (kind) {
-            case FileKind::Kubernetes: walk_kubernetes(root, "", sites); break;
+            case FileKind::Kubernetes: walk_kubernetes(root, "", "", sites); break;
             case FileKind::Compose: walk_compose(root, sites); break;
             case FileKind::Kustomization: walk_kustomization(root, sites); break;
-            case FileKind::HelmValues: walk_helm(root, "", sites); break;
+            case FileKind::HelmValues:
+                sites.global_registry = global_image_registry(root);
+                walk_helm(root, "", sites);
+                break;
             case FileKind::ArgoCdSource: walk_argocd_source(root, sites); break;
         }
     }

@@ -1,28 +1,25 @@
 #include "digestflow/gitops/manifest_check.hpp"
 
 #include "digestflow/gitops/written_reference.hpp"
+#include "digestflow/quote.hpp"
 
 namespace digestflow::gitops {
 
-namespace {
-
-// File content in a message: control bytes (a terminal escape in a hostile file) are shown as '?'.
-std::string printable(std::string text) {
-    for (char& c : text)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-    return text;
-}
-
-}  // namespace
 
 std::vector<PinCheck> check_pins(const GitopsFile& file, const std::string& repository, const Digest& digest,
                                  bool allow_absent) {
     std::vector<PinCheck> checks;
     for (const ImageSite& site : find_image_sites(file.yaml, file.kind, repository)) {
         PinCheck check{file.path, site.line, site.where, site.rendered, false, ""};
-        const std::string place = file.path + ":" + std::to_string(site.line) + " " + printable(site.where) + ": ";
+        const std::string place = printable(file.path) + ":" + std::to_string(site.line) + " " + printable(site.where) + ": ";
         const WrittenReference ref = WrittenReference::split(site.rendered);
-        if (!ref.digest) {
+        if (site.rendered.find('$') != std::string::npos) {
+            check.detail = place + quote(site.rendered) + " uses variables: what runs is decided where it is rendered; "
+                           "write the reference literally, then run record pin";
+        } else if (site.rendered.find_first_of("\r\n") != std::string::npos) {
+            check.detail = place + quote(site.rendered) + " ends with a line break (a block scalar | or >): no runtime "
+                           "accepts it; write |- or >-, then run record pin";
+        } else if (!ref.digest) {
             check.detail = place + printable(site.rendered) + " is not pinned (no @digest, a tag at most): run record pin";
         } else if (*ref.digest != digest.str()) {
             check.detail = place + "pinned to " + printable(*ref.digest) + ", not " + digest.str();
@@ -34,7 +31,7 @@ std::vector<PinCheck> check_pins(const GitopsFile& file, const std::string& repo
     }
     if (checks.empty())
         checks.push_back({file.path, 0, "", "", allow_absent,
-                          file.path + ": no image of " + repository + " in this " + kind_name(file.kind) + " file" +
+                          printable(file.path) + ": no image of " + repository + " in this " + kind_name(file.kind) + " file" +
                               (allow_absent ? " (allowed by --allow-absent)" : " (name the right file, or pass --allow-absent)")});
     return checks;
 }

@@ -25,6 +25,16 @@ std::string strip_trailing_breaks(std::string value) {
 // not the value verbatim (escapes, a plain scalar folded over lines): such a value is refused, never guessed.
 std::optional<Splice> rewrite_scalar(const std::string& text, const YamlNode* node, const std::string& value,
                                      std::string& reason) {
+    if (node->aliases > 0) {
+        reason = "the value is the anchor &" + node->anchor + " (line " + std::to_string(node->line) + "), also used through *" +
+                 node->anchor + " elsewhere: pinning it would change every use; write the reference at the image field "
+                 "itself, then pin again";
+        return std::nullopt;
+    }
+    if (!node->tag.empty() && node->tag != "tag:yaml.org,2002:str" && node->tag != "!") {
+        reason = "the value carries the YAML tag " + node->tag + ": an image is a plain string; remove the tag, then pin again";
+        return std::nullopt;
+    }
     const std::string_view span(text.data() + node->begin, node->end - node->begin);
     switch (node->style) {
         case ScalarStyle::Plain:
@@ -42,6 +52,11 @@ std::optional<Splice> rewrite_scalar(const std::string& text, const YamlNode* no
         case ScalarStyle::Literal:
         case ScalarStyle::Folded: {
             const std::string content = strip_trailing_breaks(node->value);
+            if (content != node->value) {
+                reason = "the block scalar (| or >) keeps a line break at the end of the value, and no runtime accepts "
+                         "one in an image reference: write |- or >- (or the value on one line), then pin again";
+                return std::nullopt;
+            }
             const auto first_break = span.find('\n');
             const auto at = first_break == std::string_view::npos ? std::string_view::npos : span.find(content, first_break);
             if (!content.empty() && at != std::string_view::npos && span.find(content, at + 1) == std::string_view::npos &&
@@ -81,6 +96,11 @@ public:
         SitePin pin;
         pin.site = site;
         pin.before = site.rendered;
+        if (site.rendered.find('$') != std::string::npos) {
+            refuse(pin, "the value uses variables ($…), so what runs is decided where it is rendered (docker compose "
+                        "reads the environment): write the reference literally, then pin again");
+            return pin;
+        }
         const WrittenReference current = WrittenReference::split(site.rendered);
         if (current.digest && *current.digest == m_options.digest.str()) {
             pin.outcome = PinOutcome::AlreadyPinned;

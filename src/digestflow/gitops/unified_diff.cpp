@@ -4,6 +4,8 @@
 // A plain LCS would give a valid but different diff where several alignments are minimal (repeated lines).
 #include "digestflow/gitops/unified_diff.hpp"
 
+#include "digestflow/quote.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -365,6 +367,14 @@ void put_line(std::string& out, char mark, const Side& s, Index line) {
     if (s.missing_newline && end == s.buffer.size()) out += "\\ No newline at end of file\n";
 }
 
+// A file name in a ---/+++ line, control characters escaped. GNU patch reads the name up to a TAB (diff puts
+// the date there), so a name with a space gets one, as git writes it.
+std::string header_name(const std::string& label) {
+    std::string out = printable(label);
+    if (out.find_first_of(" \t") != std::string::npos) out += '\t';
+    return out;
+}
+
 }  // namespace
 
 std::string unified_diff(const std::string& old_text, const std::string& new_text, const std::string& old_label,
@@ -380,7 +390,7 @@ std::string unified_diff(const std::string& old_text, const std::string& new_tex
     shift_boundaries(b, a);
     const std::vector<Change> changes = build_script(a, b);
 
-    std::string out = "--- " + old_label + "\n+++ " + new_label + "\n";
+    std::string out = "--- " + header_name(old_label) + "\n+++ " + header_name(new_label) + "\n";
     const Index lines0 = static_cast<Index>(a.lines()), lines1 = static_cast<Index>(b.lines());
     for (std::size_t first = 0; first < changes.size();) {
         std::size_t last = first;

@@ -29,6 +29,13 @@ std::string WrittenReference::str() const {
     return out;
 }
 
+bool WrittenReference::names_registry(std::string_view name) {
+    const auto slash = name.find('/');
+    if (slash == std::string_view::npos) return false;
+    const std::string_view first = name.substr(0, slash);
+    return first == "localhost" || first.find_first_of(".:") != std::string_view::npos;
+}
+
 std::optional<std::string> normalised_repository(std::string_view written_name) {
     if (written_name.empty() || written_name.find_first_of(" \t{}$\"'") != std::string_view::npos)
         return std::nullopt;

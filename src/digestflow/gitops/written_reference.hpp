@@ -15,6 +15,9 @@ struct WrittenReference {
 
     static WrittenReference split(std::string_view text);
     std::string str() const;  // name[:tag][@digest]
+    // Whether a written name starts with a registry host ("localhost:5000/app", "ghcr.io/x"), as Docker
+    // decides it: a first component with '.' or ':', or "localhost".
+    static bool names_registry(std::string_view name);
 };
 
 // The normalised repository ("docker.io/library/nginx") a written name stands for, or nullopt when it is not

@@ -78,6 +78,30 @@ bool valid_utf8(const std::string& text) {
     return true;
 }
 
+// The offset of a node's own first byte after its properties ("&anchor", "!tag", in either order, each
+// followed by spaces or line breaks); `line` moves with any line break skipped.
+std::size_t after_properties(const std::string& text, std::size_t at, std::size_t end, std::size_t& line) {
+    while (at < end && (text[at] == '&' || text[at] == '!')) {
+        while (at < end && text[at] != ' ' && text[at] != '\t' && text[at] != '\n' && text[at] != '\r') ++at;
+        while (at < end && (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' || text[at] == '\r'))
+            if (text[at++] == '\n') ++line;
+    }
+    return at;
+}
+
+// Two equal keys in one mapping: YAML readers disagree on which one counts (kubectl refuses the file), so a
+// file that has them is refused rather than read one way.
+void refuse_duplicate_keys(const YamlNode& mapping, const std::string& origin) {
+    std::map<std::string_view, std::size_t> first_line;
+    for (const auto& [key, value] : mapping.pairs) {
+        if (!key->is_scalar() || is_merge_key(key)) continue;
+        const auto [earlier, inserted] = first_line.emplace(key->value, key->line);
+        if (!inserted)
+            throw_usage(origin + ":" + std::to_string(key->line) + ": duplicate key \"" + key->value +
+                        "\" (first at line " + std::to_string(earlier->second) + "): keep one, then run again");
+    }
+}
+
 }  // namespace
 
 class YamlTreeBuilder {
@@ -96,7 +120,7 @@ void YamlTreeBuilder::build(YamlFile& file) {
     // marks (set explicitly to UTF-8, the mark would count it as one character).
     yaml_parser_set_input_string(&handle.parser, reinterpret_cast<const unsigned char*>(text.data()), text.size());
 
-    std::map<std::string, const YamlNode*> anchors;
+    std::map<std::string, YamlNode*> anchors;
     std::vector<YamlNode*> open;  // collections being filled
     std::vector<const YamlNode*> pending_key;  // per open mapping: a key waiting for its value (nullptr: none)
 
@@ -117,12 +141,15 @@ void YamlTreeBuilder::build(YamlFile& file) {
             pending_key.back() = nullptr;
         }
     };
-    auto make = [&](const yaml_event_t& event, YamlNode::Kind kind, const yaml_char_t* anchor) {
+    auto make = [&](const yaml_event_t& event, YamlNode::Kind kind, const yaml_char_t* anchor, const yaml_char_t* tag) {
         YamlNode& node = file.m_nodes->emplace_back();
         node.kind = kind;
         node.begin = offsets.at(event.start_mark.index);
         node.end = offsets.at(event.end_mark.index);
         node.line = event.start_mark.line + 1;
+        if (tag) node.tag = reinterpret_cast<const char*>(tag);
+        // The event starts at the node's properties ("&img !!str value"): the node's bytes start after them.
+        if (anchor || tag) node.begin = after_properties(text, node.begin, node.end, node.line);
         if (anchor) {
             node.anchor = reinterpret_cast<const char*>(anchor);
             // A collection's anchor counts from its end, so an alias never points into its own node: the
@@ -156,7 +183,7 @@ void YamlTreeBuilder::build(YamlFile& file) {
         const yaml_event_t& event = current.event;
         switch (event.type) {
             case YAML_SCALAR_EVENT: {
-                YamlNode* node = make(event, YamlNode::Kind::Scalar, event.data.scalar.anchor);
+                YamlNode* node = make(event, YamlNode::Kind::Scalar, event.data.scalar.anchor, event.data.scalar.tag);
                 node->value.assign(reinterpret_cast<const char*>(event.data.scalar.value), event.data.scalar.length);
                 node->style = style_of(event.data.scalar.style);
                 attach(node);
@@ -168,19 +195,23 @@ void YamlTreeBuilder::build(YamlFile& file) {
                 if (found == anchors.end())
                     throw_usage(file.m_origin + ":" + std::to_string(event.start_mark.line + 1) +
                                 ": not valid YAML: alias *" + name + " names no anchor");
+                ++found->second->aliases;
                 attach(found->second);
                 break;
             }
             case YAML_SEQUENCE_START_EVENT:
-                open_collection(make(event, YamlNode::Kind::Sequence, event.data.sequence_start.anchor),
+                open_collection(make(event, YamlNode::Kind::Sequence, event.data.sequence_start.anchor,
+                                      event.data.sequence_start.tag),
                                  event.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE);
                 break;
             case YAML_MAPPING_START_EVENT:
-                open_collection(make(event, YamlNode::Kind::Mapping, event.data.mapping_start.anchor),
+                open_collection(make(event, YamlNode::Kind::Mapping, event.data.mapping_start.anchor,
+                                     event.data.mapping_start.tag),
                                 event.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE);
                 break;
             case YAML_SEQUENCE_END_EVENT:
             case YAML_MAPPING_END_EVENT:
+                if (open.back()->is_mapping()) refuse_duplicate_keys(*open.back(), file.m_origin);
                 open.back()->end = std::max(open.back()->end, offsets.at(event.end_mark.index));
                 if (!open.back()->anchor.empty()) anchors[open.back()->anchor] = open.back();
                 open.pop_back();

@@ -19,13 +19,16 @@ enum class ScalarStyle { Plain, SingleQuoted, DoubleQuoted, Literal, Folded };
 struct YamlNode {
     enum class Kind { Scalar, Sequence, Mapping };
     Kind kind = Kind::Scalar;
-    std::size_t begin = 0;  // byte offset of the node's first byte (a quote, a block indicator, '{', '[')
+    std::size_t begin = 0;  // byte offset of the node's first byte (a quote, a block indicator, '{', '['), after
+                            // any &anchor and !tag written before it
     std::size_t end = 0;    // byte offset just after it (a block scalar's span includes its trailing breaks)
     std::size_t line = 0;   // 1-based line of `begin`
     bool flow = false;      // a collection written {…} or […]
     ScalarStyle style = ScalarStyle::Plain;
     std::string value;      // a scalar's value, as YAML reads it
     std::string anchor;     // "&name" given on this node, without '&'; empty when none
+    std::size_t aliases = 0;  // how many *name aliases use this node elsewhere
+    std::string tag;        // an explicit YAML tag ("tag:yaml.org,2002:str" for !!str); empty when none
     std::vector<std::pair<const YamlNode*, const YamlNode*>> pairs;  // a mapping's keys and values, in order
     std::vector<const YamlNode*> items;                              // a sequence's items
 
