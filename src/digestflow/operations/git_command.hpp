@@ -1,6 +1,8 @@
-// Runs the git binary as a subprocess: an argv (never a shell string), stdout and stderr captured, bounded in
-// time. The ledger's Git store is the only user; it keeps git's own semantics (hooks, credentials, config).
+// Runs the git binary (operations/subprocess): the ledger's Git store and record pin --commit; git's own
+// semantics stay (hooks, credentials, config).
 #pragma once
+
+#include "digestflow/operations/subprocess.hpp"
 
 #include <chrono>
 #include <string>
@@ -8,12 +10,7 @@
 
 namespace digestflow::operations {
 
-struct GitResult {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-    bool ok() const { return exit_code == 0; }
-};
+using GitResult = ProgramResult;
 
 // Runs `git -C <dir> <args...>` with stdin from /dev/null, LC_ALL=C (so the words we parse are git's English
 // ones) and GIT_TERMINAL_PROMPT=0 (a CI job must fail, not wait for a password) and
