@@ -514,6 +514,10 @@ void write_file_atomically(const std::string& named, const std::string& content)
         fail("cannot write", err);
     if (::fchmod(fd, mode) != 0)
         fail("cannot set permissions", errno);
+    // Keep the owner too: a file of another user (a checkout pinned with sudo) must not become root's.
+    if (exists && S_ISREG(st.st_mode) && (st.st_uid != ::geteuid() || st.st_gid != ::getegid()) &&
+        ::fchown(fd, st.st_uid, st.st_gid) != 0)
+        fail("cannot keep its owner " + std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid), errno);
     if (::fsync(fd) != 0)
         fail("cannot flush to disk", errno);
     int closed = ::close(fd);

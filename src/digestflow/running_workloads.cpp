@@ -197,7 +197,8 @@ RunningWorkloads parse_running_workloads(std::string_view text, const std::strin
     } catch (const FieldError& e) {
         throw_usage(origin + ": " + e.what() + " (" + k_formats + ")");
     }
-    if (out.containers.empty()) throw_usage(origin + ": lists no container or image; " + k_formats);
+    // An empty kubectl List (a selector that matched nothing) is a well-formed answer: the caller says no.
+    if (out.containers.empty() && out.format != "kubectl") throw_usage(origin + ": lists no container or image; " + k_formats);
     // Names and images are shown in messages: a control byte (a terminal escape in a report) becomes '?'.
     for (auto& container : out.containers)
         for (std::string* shown : {&container.name, &container.container, &container.image})

@@ -354,6 +354,66 @@ TEST_F(PinTest, HostileFileNamesAndInputsAreHandled) {
     EXPECT_NE(torn.stderr_text.find("torn line"), std::string::npos) << torn.describe();
 }
 
+// --commit where git's environment or the file's shape could send the commit elsewhere, and stdin that is empty.
+TEST_F(PinTest, CommitGoesToTheFilesRepositoryAndStdinMustHoldYaml) {
+    const std::string pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - image: " + repo + ":1\n";
+    auto make_repo = [&](const std::string& name) {
+        const std::string path = dir.path() + "/" + name;
+        fs::create_directories(path + "/sub");
+        init_repo(path);
+        write_text_file(path + "/sub/web.yaml", pod);
+        git(path, {"add", "-A"});
+        git(path, {"commit", "-qm", "init"});
+        return path;
+    };
+    const std::string mine = make_repo("mine"), other = make_repo("other");
+    // A GIT_DIR exported by a hook or a CI step must not send the pin commit to another repository.
+    const RunResult pinned = run_tool("record", {"pin", "--artifact", artifact, "--commit", mine + "/sub/web.yaml"},
+                                      {{"GIT_DIR", other + "/.git"}});
+    ASSERT_EQ(pinned.exit_code, 0) << pinned.describe();
+    EXPECT_EQ(git(mine, {"log", "--format=%s"}).stdout_text.find("pin "), 0u);
+    EXPECT_EQ(git(other, {"log", "--format=%s"}).stdout_text, "init\n");
+    // The commit names the file by its path in the repository.
+    EXPECT_NE(git(mine, {"log", "-1", "--format=%b"}).stdout_text.find("sub/web.yaml:6"), std::string::npos);
+
+    // A link to a tracked file of the same work tree: the commit holds the target.
+    const std::string linked = make_repo("linked");
+    fs::create_symlink("sub/web.yaml", linked + "/link.yaml");
+    git(linked, {"add", "link.yaml"});
+    git(linked, {"commit", "-qm", "link"});
+    const RunResult through = run_tool("record", {"pin", "--artifact", artifact, "--commit", linked + "/link.yaml"});
+    ASSERT_EQ(through.exit_code, 0) << through.describe();
+    EXPECT_NE(git(linked, {"show", "--stat", "--format=", "HEAD"}).stdout_text.find("sub/web.yaml"), std::string::npos);
+
+    // A hook that refuses without a word: the message still says what happened and where.
+    const std::string hooked = make_repo("hooked");
+    write_text_file(hooked + "/.git/hooks/commit-msg", "#!/bin/sh\nexit 1\n");
+    fs::permissions(hooked + "/.git/hooks/commit-msg", fs::perms::owner_all);
+    const RunResult refused = run_tool("record", {"pin", "--artifact", artifact, "--commit", hooked + "/sub/web.yaml"});
+    EXPECT_EQ(refused.exit_code, 2) << refused.describe();
+    EXPECT_NE(refused.stderr_text.find("exited 1 with no message"), std::string::npos) << refused.describe();
+    EXPECT_EQ(read_text_file(hooked + "/sub/web.yaml"), pod);
+
+    // compose.override.yaml beside compose.yaml wins when compose runs: refused unless named too.
+    const std::string compose = dir.path() + "/compose";
+    fs::create_directories(compose);
+    write_text_file(compose + "/compose.yaml", "services:\n  web:\n    image: " + repo + ":1\n");
+    write_text_file(compose + "/compose.override.yaml", "services:\n  web:\n    image: " + repo + ":2\n");
+    const RunResult overridden = run_tool("record", {"pin", "--artifact", artifact, compose + "/compose.yaml"});
+    EXPECT_EQ(overridden.exit_code, 2) << overridden.describe();
+    EXPECT_NE(overridden.stdout_text.find("compose.override.yaml\" sets an image"), std::string::npos) << overridden.describe();
+    const RunResult both = run_tool("record", {"pin", "--artifact", artifact, compose + "/compose.yaml", compose + "/compose.override.yaml"});
+    EXPECT_EQ(both.exit_code, 0) << both.describe();
+
+    // Nothing on stdin is a failed producer, also under --allow-absent.
+    RunOptions empty_stdin;
+    empty_stdin.stdin_text = "";
+    const RunResult empty = run_command({std::string(DIGESTFLOW_TOOLS_DIR) + "/verify-digest/verify-digest", "--artifact", artifact, "--no-record", "--allow-absent",
+                                         "--manifest", "-"}, empty_stdin);
+    EXPECT_EQ(empty.exit_code, 2) << empty.describe();
+    EXPECT_NE(empty.stderr_text.find("stdin is empty"), std::string::npos) << empty.describe();
+}
+
 // tests/vectors/gitops: real-world-shaped files and the exact bytes record pin must leave (see its README).
 TEST_F(PinTest, GoldenFiles) {
     const fs::path vectors = fs::path(DIGESTFLOW_VECTORS_DIR) / "gitops";

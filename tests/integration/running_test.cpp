@@ -200,4 +200,24 @@ TEST_F(RunningTest, BadReportsAreRefusedWithTheFileName) {
     EXPECT_NE(shape.stdout_text.find("kubectl get pods"), std::string::npos) << shape.describe();
 }
 
+// Without a registry: what the report itself decides.
+TEST(RunningReport, EmptyListAndAnUnknownContainerName) {
+    TempDir work("digestflow-running-report");
+    const std::string artifact = work.file("a.json");
+    ASSERT_EQ(run_tool("capture-digest", {"--image", "127.0.0.1:1/team/app:1", "--digest", "sha256:" + std::string(64, 'a'),
+                                          "--offline", "--out", artifact}).exit_code, 0);
+    const std::string empty = work.file("empty.json");
+    write_text_file(empty, R"({"apiVersion":"v1","kind":"List","items":[],"metadata":{"resourceVersion":""}})");
+    const RunResult none = run_tool("verify-digest", {"--artifact", artifact, "--no-record", "--running", empty});
+    EXPECT_EQ(none.exit_code, 1) << none.describe();  // a selector that matched nothing: a no, not bad input
+    EXPECT_NE(none.stderr_text.find("did the selector match anything"), std::string::npos) << none.describe();
+    const std::string pod = work.file("pod.json");
+    write_text_file(pod, R"({"kind":"Pod","metadata":{"name":"p"},"status":{"containerStatuses":[{"name":"web",)"
+                         R"("image":"127.0.0.1:1/team/app:1","imageID":"127.0.0.1:1/team/app@sha256:)" + std::string(64, 'a') + R"("}]}})");
+    EXPECT_EQ(run_tool("verify-digest", {"--artifact", artifact, "--no-record", "--running", pod}).exit_code, 0);
+    const RunResult typo = run_tool("verify-digest", {"--artifact", artifact, "--no-record", "--running", pod, "--container", "wbe"});
+    EXPECT_EQ(typo.exit_code, 2) << typo.describe();
+    EXPECT_NE(typo.stderr_text.find("no container of that name"), std::string::npos) << typo.describe();
+}
+
 }  // namespace

@@ -183,8 +183,8 @@ TEST(PinPlan, ValuesThatCannotBePinnedSafelyAreRefusedWithTheReason) {
         std::string text, file, reason;
     };
     const std::vector<Case> cases{
-        {pod_head + "  - image: |\n      localhost:5000/app:1\n", "f.yaml", "keeps a line break"},
-        {pod_head + "  - image: >\n      localhost:5000/app:1\n", "f.yaml", "keeps a line break"},
+        {pod_head + "  - image: |\n      localhost:5000/app:1\n", "f.yaml", "line break"},
+        {pod_head + "  - image: >\n      localhost:5000/app:1\n", "f.yaml", "line break"},
         {"x: &img localhost:5000/app:1\n" + pod_head.substr(0) + "  - image: *img\n", "f.yaml", "anchor &img"},
         {pod_head + "  - image: !custom localhost:5000/app:1\n", "f.yaml", "YAML tag !custom"},
         {"services:\n  web:\n    image: ${REGISTRY:-localhost:5000}/app:1\n", "compose.yaml", "uses variables"},
@@ -240,6 +240,43 @@ TEST(YamlTree, DuplicateKeysAreRefused) {
     }
     // Merge keys may repeat (a list of merges is the usual form, but repeated << is seen in the wild).
     EXPECT_NO_THROW(YamlFile::parse("a: &a {x: 1}\nb: &b {y: 1}\nc:\n  <<: *a\n  <<: *b\n", "m.yaml"));
+}
+
+TEST(PinPlan, FluxAndArgoCdObjectsCarryImagesOutsidePodSpecs) {
+    const std::string text =
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web}\nspec:\n  values:\n"
+        "    image:\n      repository: localhost:5000/app\n      digest: \"\"\n"
+        "  postRenderers:\n  - kustomize:\n      images:\n      - name: localhost:5000/app\n        newTag: \"2\"\n"
+        "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps}\nspec:\n"
+        "  images:\n  - name: localhost:5000/app\n    newTag: \"1\"\n"
+        "---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\nspec:\n  source:\n"
+        "    kustomize:\n      images: [\"localhost:5000/app:1\"]\n"
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: []\nstatus:\n"
+        "  containerStatuses:\n  - image: localhost:5000/app:1\n";
+    const YamlFile file = YamlFile::parse(text, "gitops.yaml");
+    ASSERT_EQ(detect_kind("gitops.yaml", file), FileKind::Kubernetes);
+    const FilePin result = plan_pins(file, FileKind::Kubernetes, repo, PinOptions{digest, false});
+    std::vector<std::string> where;
+    for (const auto& site : result.sites) where.push_back(site.site.where);
+    EXPECT_EQ(where, (std::vector<std::string>{"HelmRelease/web spec.values.image",
+                                               "HelmRelease/web spec.postRenderers[0].kustomize.images[0] (localhost:5000/app)",
+                                               "Kustomization/apps spec.images[0] (localhost:5000/app)",
+                                               "Application/a spec.source.kustomize.images[0]"}));  // never status
+    EXPECT_FALSE(result.refused());
+    EXPECT_NE(result.new_text.find("      digest: \"" + d + "\"\n"), std::string::npos);
+    EXPECT_NE(result.new_text.find("images: [\"localhost:5000/app@" + d + "\"]"), std::string::npos);
+}
+
+TEST(PinPlan, ArgoCdHelmParametersAndValuesStringsAreReportedNotSkipped) {
+    const std::string text = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\nspec:\n  source:\n"
+                             "    helm:\n      parameters:\n      - {name: image.tag, value: \"1\"}\n"
+                             "      - {name: replicas, value: \"2\"}\n      values: |\n        image:\n          tag: \"1\"\n";
+    const FilePin result = pin(text);
+    ASSERT_EQ(result.sites.size(), 2u);
+    EXPECT_TRUE(result.refused());
+    EXPECT_NE(result.sites[0].reason.find("Helm parameter"), std::string::npos);
+    EXPECT_NE(result.sites[1].reason.find("YAML inside a string"), std::string::npos);
+    EXPECT_EQ(result.new_text, text);
 }
 
 }  // namespace

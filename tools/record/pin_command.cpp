@@ -12,6 +12,7 @@
 #include "digestflow/ledger/ledger_file.hpp"
 #include "digestflow/operations/pin_commit.hpp"
 #include "digestflow/quote.hpp"
+#include "digestflow/text_file.hpp"
 
 #include <filesystem>
 #include <set>
@@ -86,6 +87,14 @@ const char* outcome_word(PinOutcome outcome) {
     return "?";
 }
 
+// The file's bytes as they are now, undecoded (what load_gitops_file read before).
+std::string current_bytes(const std::string& path) {
+    InputFileOptions options;
+    options.max_bytes = gitops::max_gitops_file_bytes;
+    options.decode = false;
+    return read_text_file(path, "", options);
+}
+
 std::string site_line(const gitops::FilePin& file, const gitops::SitePin& pin) {
     std::string out = std::string(outcome_word(pin.outcome)) + " " + printable(file.path) + ":" + std::to_string(pin.site.line) +
                       " " + printable(pin.site.where) + ": ";
@@ -112,13 +121,21 @@ nlohmann::ordered_json file_json(const gitops::FilePin& file) {
     return {{"path", file.path}, {"kind", gitops::kind_name(file.kind)}, {"changed", file.changed()}, {"sites", sites}};
 }
 
-std::string commit_message(const Artifact& artifact, const std::string& env, const std::vector<gitops::FilePin>& files) {
+// The commit names each file by its path in the repository, whatever the folder record pin ran in.
+std::string repository_path(const std::string& file, const std::string& work_tree) {
+    std::error_code ec;
+    const auto relative = std::filesystem::relative(std::filesystem::weakly_canonical(file, ec), work_tree, ec);
+    return ec || relative.empty() ? file : relative.string();
+}
+
+std::string commit_message(const Artifact& artifact, const std::string& env, const std::vector<gitops::FilePin>& files,
+                           const std::string& work_tree) {
     const auto image = artifact.image();
     std::string message = "pin " + (env.empty() ? "" : env + ": ") + image.repository + "@" + image.digest.str() + "\n\n";
     for (const auto& file : files)
         for (const auto& pin : file.sites)
             if (!pin.splices.empty())
-                message += printable(file.path) + ":" + std::to_string(pin.site.line) + " " + printable(pin.site.where) +
+                message += printable(repository_path(file.path, work_tree)) + ":" + std::to_string(pin.site.line) + " " + printable(pin.site.where) +
                            (pin.previous ? " (from " + pin.previous->str() + ")" : "") + "\n";
     message += "\nDigestflow-Digest: " + image.digest.str() + "\n";
     if (!env.empty()) message += "Digestflow-Environment: " + env + "\n";
@@ -149,6 +166,9 @@ cli::ToolResult pin(const cli::ParsedArgs& args) {
     for (const auto& file : loaded)
         if (file.kind == gitops::FileKind::Kustomization || file.kind == gitops::FileKind::HelmValues)
             for (auto& problem : gitops::argocd_overrides(file.path, image.repository, paths)) overrides.push_back(problem);
+    for (const auto& file : loaded)
+        if (file.kind == gitops::FileKind::Compose)
+            for (auto& problem : gitops::compose_overrides(file.path, image.repository, paths)) overrides.push_back(problem);
     const gitops::PinOptions options{image.digest, args.has("keep-tag")};
     std::vector<gitops::FilePin> plans;
     for (const auto& file : loaded) plans.push_back(gitops::plan_pins(file.yaml, file.kind, image.repository, options));
@@ -167,6 +187,12 @@ cli::ToolResult pin(const cli::ParsedArgs& args) {
                          " file left unchanged)\n";
         for (const auto& pin : plan.sites) tool.text += site_line(plan, pin) + "\n";
     }
+    // A pinned file must stay readable by the tools that check it next.
+    for (const auto& plan : plans)
+        if (plan.new_text.size() > gitops::max_gitops_file_bytes)
+            overrides.push_back(quote(plan.path) + " would grow past 16 MiB when pinned, which record pin and "
+                                "verify-digest refuse to read: split the file");
+    refused = refused || !overrides.empty();
     for (const auto& problem : overrides) tool.text += "REFUSED " + problem + "\n";
     if (refused) {
         tool.json["written"] = false;
@@ -207,6 +233,10 @@ cli::ToolResult pin(const cli::ParsedArgs& args) {
     try {
         for (std::size_t i = 0; i < plans.size(); ++i) {
             if (!plans[i].changed()) continue;
+            // An edit made since the file was read (an editor, a checkout, another pin) must not be lost.
+            if (current_bytes(plans[i].path) != loaded[i].yaml.text())
+                throw_usage(quote(plans[i].path) + " changed while record pin ran: nothing was written (files already "
+                            "written are put back); run it again");
             write_file_atomically(plans[i].path, plans[i].new_text);
             written.push_back(i);
         }
@@ -219,7 +249,7 @@ cli::ToolResult pin(const cli::ParsedArgs& args) {
                                  : "wrote " + std::to_string(changed.size()) + " file(s)\n";
     if (!work_tree.empty()) {
         try {
-            const std::string sha = operations::commit_pins(work_tree, changed_paths, commit_message(artifact, env, plans));
+            const std::string sha = operations::commit_pins(work_tree, changed_paths, commit_message(artifact, env, plans, work_tree));
             tool.json["commit"] = sha;
             tool.text += "committed " + sha + " in " + work_tree + "\n";
         } catch (const Error&) {

@@ -6,6 +6,7 @@
 #include "digestflow/gitops/written_reference.hpp"
 #include "digestflow/operations/verify.hpp"
 #include "digestflow/operations/verify_running.hpp"
+#include "digestflow/quote.hpp"
 #include "digestflow/running_workloads.hpp"
 #include "digestflow/text_file.hpp"
 
@@ -53,6 +54,7 @@ std::vector<operations::Check> manifest_checks(const cli::ParsedArgs& args, cons
     if (!args.operands().empty() && files.empty())
         throw_usage("files were named without --manifest: use verify-digest --manifest FILE...");
     files.insert(files.end(), args.operands().begin(), args.operands().end());
+    if (std::count(files.begin(), files.end(), "-") > 1) throw_usage("--manifest -: stdin can be read once; name it once");
     const auto image = artifact.image();
     std::vector<operations::Check> checks;
     for (const auto& path : files) {
@@ -65,6 +67,9 @@ std::vector<operations::Check> manifest_checks(const cli::ParsedArgs& args, cons
         // An Argo CD override beside a kustomization or values file wins over what the file pins.
         if (path != "-" && (file.kind == gitops::FileKind::Kustomization || file.kind == gitops::FileKind::HelmValues))
             for (const auto& problem : gitops::argocd_overrides(file.path, image.repository, files))
+                checks.push_back({file.path, false, problem, ""});
+        if (path != "-" && file.kind == gitops::FileKind::Compose)
+            for (const auto& problem : gitops::compose_overrides(file.path, image.repository, files))
                 checks.push_back({file.path, false, problem, ""});
     }
     return checks;
@@ -85,7 +90,18 @@ std::vector<operations::RunningVerdict> running_verdicts(const cli::ParsedArgs& 
                                                          const Artifact& artifact,
                                                          const std::vector<RunningWorkloads>& reports) {
     std::vector<operations::RunningVerdict> verdicts;
+    // A --container that names nothing would drop the check it was given for without a word.
+    for (const std::string& name : args.values("container")) {
+        const bool present = std::any_of(reports.begin(), reports.end(), [&](const RunningWorkloads& report) {
+            return std::any_of(report.containers.begin(), report.containers.end(),
+                               [&](const RunningContainer& c) { return c.container == name; });
+        });
+        if (!present) throw_usage("--container " + quote(name) + ": no container of that name in the report(s)");
+    }
     for (std::size_t i = 0; i < reports.size(); ++i) {
+        if (reports[i].containers.empty())
+            throw Error(ErrorKind::CheckFailed, args.values("running")[i] + ": the report lists no pod or container (did "
+                                                "the selector match anything?)");
         auto some = operations::verify_running(client, artifact, reports[i], args.values("container"));
         const bool judged = std::any_of(some.begin(), some.end(), [](const auto& v) { return v.judged; });
         if (!judged)

@@ -40,6 +40,30 @@ bool helm_parameters_name(const YamlNode* root, const std::string& repository) {
         if (lower.find("image") == std::string::npos) continue;
         const auto normalised = normalised_repository(WrittenReference::split(value->value).name);
         if ((normalised && *normalised == repository) || value->value.find(path) != std::string::npos) return true;
+        // image.tag / image.digest name no repository, but override whichever image the chart builds from them.
+        if (lower.ends_with("tag") || lower.ends_with("digest")) return true;
+    }
+    return false;
+}
+
+// Helm values in an override file (helm.valuesObject, or helm.values as a YAML string) that set an image.
+bool helm_values_set_images(const YamlNode* root) {
+    const YamlNode* helm = root ? root->find("helm") : nullptr;
+    if (!helm || !helm->is_mapping()) return false;
+    if (const YamlNode* values = helm->find("values"); values && values->is_scalar() && values->value.find("image") != std::string::npos)
+        return true;
+    const YamlNode* object = helm->find("valuesObject");
+    std::vector<const YamlNode*> pending{object};
+    std::size_t walked = 0;
+    while (!pending.empty() && ++walked < 100000) {
+        const YamlNode* node = pending.back();
+        pending.pop_back();
+        if (!node) continue;
+        for (const auto& [key, value] : node->pairs) {
+            if (key->is_scalar() && key->value.find("image") != std::string::npos) return true;
+            pending.push_back(value);
+        }
+        for (const YamlNode* item : node->items) pending.push_back(item);
     }
     return false;
 }
@@ -53,6 +77,9 @@ GitopsFile load_gitops_file(const std::string& path, bool allow_stdin) {
     options.decode = false;
     std::string bytes = read_text_file(path, "", options);
     const std::string origin = path == "-" && allow_stdin ? "stdin" : path;
+    // Nothing on a pipe is a failed producer (`kubectl kustomize DIR | …` with a bad DIR), never "no image".
+    if (origin == "stdin" && bytes.find_first_not_of(" \t\r\n") == std::string::npos)
+        throw_usage("stdin is empty: did the command before the pipe fail? (verify-digest --manifest - reads YAML from it)");
     if (bytes.size() >= 2 && ((bytes[0] == '\xFF' && bytes[1] == '\xFE') || (bytes[0] == '\xFE' && bytes[1] == '\xFF')))
         throw_usage(origin + ": is UTF-16 text; save it as UTF-8 (GitOps tools and Git diffs expect UTF-8)");
     YamlFile yaml = YamlFile::parse(std::move(bytes), origin);
@@ -88,15 +115,37 @@ std::vector<std::string> argocd_overrides(const std::string& file, const std::st
         const bool images = !find_image_sites(override_file.yaml, FileKind::ArgoCdSource, repository).empty();
         bool parameters = false;
         for (const YamlNode* root : override_file.yaml.documents())
-            parameters = parameters || helm_parameters_name(root, repository);
+            parameters = parameters || helm_parameters_name(root, repository) || helm_values_set_images(root);
         if (images)
             problems.push_back(quote(candidate) + " sets kustomize images for " + repository +
                                " and Argo CD applies it over " + quote(file) +
                                " when it renders: pin it too (add it to the files) or remove that entry");
         else if (parameters)
-            problems.push_back(quote(candidate) + " sets Helm image parameters for " + repository +
+            problems.push_back(quote(candidate) + " sets Helm image parameters or values for " + repository +
                                " and Argo CD applies them over " + quote(file) +
                                " when it renders: remove those parameters (or set the digest there by hand)");
+    }
+    return problems;
+}
+
+std::vector<std::string> compose_overrides(const std::string& file, const std::string& repository,
+                                          const std::vector<std::string>& given) {
+    std::vector<std::string> problems;
+    const std::string name = file.substr(file.find_last_of('/') + 1);
+    if (name != "compose.yaml" && name != "compose.yml" && name != "docker-compose.yaml" && name != "docker-compose.yml")
+        return problems;
+    const std::string folder = folder_of(file);
+    const std::string stem = name.substr(0, name.find('.'));
+    for (const char* extension : {".override.yaml", ".override.yml"}) {
+        const std::string candidate = (folder == "." ? "" : folder + "/") + stem + extension;
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(candidate, ec)) continue;
+        if (std::any_of(given.begin(), given.end(), [&](const std::string& g) { return same_file(g, candidate); }))
+            continue;
+        GitopsFile override_file = load_gitops_file(candidate, false);
+        if (!find_image_sites(override_file.yaml, FileKind::Compose, repository).empty())
+            problems.push_back(quote(candidate) + " sets an image of " + repository + " and docker compose merges it over " +
+                               quote(file) + ": pin it too (add it to the files) or remove that image");
     }
     return problems;
 }

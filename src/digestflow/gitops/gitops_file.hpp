@@ -30,4 +30,9 @@ GitopsFile load_gitops_file(const std::string& path, bool allow_stdin);
 std::vector<std::string> argocd_overrides(const std::string& file, const std::string& repository,
                                           const std::vector<std::string>& given);
 
+// docker compose merges compose.override.yaml (docker-compose.override.yml, …) over compose.yaml when both sit
+// in one folder: one line per such file beside `file` that sets an image of the repository and is not in `given`.
+std::vector<std::string> compose_overrides(const std::string& file, const std::string& repository,
+                                          const std::vector<std::string>& given);
+
 }  // namespace digestflow::gitops

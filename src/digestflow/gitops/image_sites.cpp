@@ -79,6 +79,12 @@ public:
     }
     // bitnami's global.imageRegistry: when set, it replaces every image block's registry.
     std::string global_registry;
+    void add_unpinnable(const YamlNode* node, std::string where, std::string rendered, std::string reason) {
+        if (!m_seen.insert(node).second) return;
+        ImageSite site{SiteKind::Unpinnable, node->line, std::move(where), std::move(rendered), node};
+        site.reason = std::move(reason);
+        m_sites.push_back(std::move(site));
+    }
     bool first_visit(const YamlNode* node) { return m_walked.insert(node).second; }
     const std::string& repository() const { return m_repository; }
     std::vector<ImageSite> take() {
@@ -96,9 +102,11 @@ private:
 
 // Keys whose subtree holds data, not workloads: an `image:` there is a label, an annotation, a ConfigMap value.
 bool is_kubernetes_data_key(const YamlNode* key) {
-    static const std::array<std::string_view, 5> data{"metadata", "data", "stringData", "binaryData", "env"};
+    static const std::array<std::string_view, 6> data{"metadata", "data", "stringData", "binaryData", "env", "status"};
     return key->is_scalar() && std::find(data.begin(), data.end(), key->value) != data.end();
 }
+
+void walk_gitops_object(const YamlNode* object, const std::string& kind, const std::string& label, SiteCollector& sites);
 
 // Kubernetes: every containers / initContainers / ephemeralContainers list at any depth (Deployment, CronJob's
 // jobTemplate, List items, a custom resource embedding a pod spec), labelled with the enclosing object; and any
@@ -118,6 +126,9 @@ void walk_kubernetes(const YamlNode* node, const std::string& owner, const std::
         const std::string name = metadata ? scalar_or_empty(metadata->find("name")) : "";
         label = kind->value + (name.empty() ? "" : "/" + name);
         here.clear();
+        // Flux image automation objects name repositories to scan or tags to choose, not images that run.
+        if (scalar_or_empty(node->find("apiVersion")).rfind("image.toolkit.fluxcd.io/", 0) == 0) return;
+        walk_gitops_object(node, kind->value, label, sites);
     }
     static const std::array<std::string_view, 3> lists{"containers", "initContainers", "ephemeralContainers"};
     for (const auto& [key, value] : node->pairs) {
@@ -136,6 +147,8 @@ void walk_kubernetes(const YamlNode* node, const std::string& owner, const std::
         const std::string child = (here.empty() ? "" : here + ".") + (key->is_scalar() ? key->value : "?");
         if (key->is_scalar() && key->value == "image" && value->is_scalar())
             sites.add_image_string(value, label + " " + child);
+        else if (key->is_scalar() && key->value == "image" && value->is_mapping() && scalar(value->find("reference")))
+            sites.add_image_string(value->find("reference"), label + " " + child + ".reference");  // an image volume
         else
             walk_kubernetes(value, label, child, sites);
     }
@@ -148,8 +161,9 @@ void walk_compose(const YamlNode* root, SiteCollector& sites) {
         if (service->is_mapping()) sites.add_image_string(service->find_merged("image"), "services." + name->value);
 }
 
-void walk_kustomization(const YamlNode* root, SiteCollector& sites) {
-    const YamlNode* images = root ? root->find("images") : nullptr;
+// kustomize's images[] entries (a kustomization, a Flux Kustomization's spec.images, a HelmRelease's
+// postRenderers kustomize images): the entry whose newName, else name, is the repository.
+void walk_kustomize_images(const YamlNode* images, const std::string& prefix, SiteCollector& sites) {
     if (!images || !images->is_sequence()) return;
     for (std::size_t i = 0; i < images->items.size(); ++i) {
         const YamlNode* entry = images->items[i];
@@ -164,8 +178,12 @@ void walk_kustomization(const YamlNode* root, SiteCollector& sites) {
         if (!tag.empty()) rendered += ":" + tag;
         if (!digest.empty()) rendered += "@" + digest;
         sites.add(SiteKind::KustomizeEntry, entry, effective->line,
-                  "images[" + std::to_string(i) + "] (" + (name ? name->value : effective->value) + ")", rendered);
+                  prefix + "images[" + std::to_string(i) + "] (" + (name ? name->value : effective->value) + ")", rendered);
     }
+}
+
+void walk_kustomization(const YamlNode* root, SiteCollector& sites) {
+    walk_kustomize_images(root ? root->find("images") : nullptr, "", sites);
 }
 
 bool is_image_key(const YamlNode* key) {
@@ -235,17 +253,83 @@ void walk_helm(const YamlNode* node, const std::string& path, SiteCollector& sit
     }
 }
 
-void walk_argocd_source(const YamlNode* root, SiteCollector& sites) {
-    const YamlNode* kustomize = root ? root->find("kustomize") : nullptr;
-    const YamlNode* images = kustomize ? kustomize->find("images") : nullptr;
+// Argo CD's kustomize.images strings "[old=]name[:tag][@digest]".
+void walk_argocd_images(const YamlNode* images, const std::string& prefix, SiteCollector& sites) {
     if (!images || !images->is_sequence()) return;
     for (std::size_t i = 0; i < images->items.size(); ++i) {
         const YamlNode* image = images->items[i];
         if (!image->is_scalar()) continue;
         const std::string_view part = argocd_image_part(image->value);
         if (names_repository(part, sites.repository()))
-            sites.add(SiteKind::ArgoCdImage, image, image->line, "kustomize.images[" + std::to_string(i) + "]",
+            sites.add(SiteKind::ArgoCdImage, image, image->line, prefix + "kustomize.images[" + std::to_string(i) + "]",
                       std::string(part));
+    }
+}
+
+// An Argo CD Application's source (spec.source, spec.sources[]): kustomize images are pinned; Helm values in a
+// valuesObject are read as values; Helm parameters and a values string that set an image are reported.
+void walk_argocd_application_source(const YamlNode* source, const std::string& prefix, SiteCollector& sites) {
+    if (!source || !source->is_mapping()) return;
+    const std::string dot = prefix.empty() ? "" : prefix + ".";
+    const YamlNode* kustomize = source->find("kustomize");
+    walk_argocd_images(kustomize ? kustomize->find("images") : nullptr, dot, sites);
+    const YamlNode* helm = source->find("helm");
+    if (!helm || !helm->is_mapping()) return;
+    if (const YamlNode* object = helm->find("valuesObject")) walk_helm(object, dot + "helm.valuesObject", sites);
+    if (const YamlNode* parameters = helm->find("parameters"); parameters && parameters->is_sequence())
+        for (std::size_t i = 0; i < parameters->items.size(); ++i) {
+            const YamlNode* parameter = parameters->items[i];
+            const std::string name = parameter->is_mapping() ? scalar_or_empty(parameter->find("name")) : "";
+            const YamlNode* value = parameter->is_mapping() ? scalar(parameter->find("value")) : nullptr;
+            std::string lower = name;
+            std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+            if (!value || lower.find("image") == std::string::npos) continue;
+            const bool names_it = names_repository(value->value, sites.repository());
+            const bool tag_or_digest = lower.ends_with("tag") || lower.ends_with("digest");
+            if (names_it || tag_or_digest)
+                sites.add_unpinnable(value, dot + "helm.parameters[" + std::to_string(i) + "] (" + name + ")",
+                                     name + "=" + value->value,
+                                     "an Argo CD Helm parameter sets this image when Argo CD renders; record pin does "
+                                     "not rewrite parameters: set the digest there by hand, or move it to valuesObject");
+        }
+    if (const YamlNode* values = scalar(helm->find("values")); values && values->value.find("image") != std::string::npos)
+        sites.add_unpinnable(values, dot + "helm.values", "(a YAML string)",
+                             "helm.values is YAML inside a string and sets images: record pin cannot splice into it; move "
+                             "it to helm.valuesObject, or pin the values file it came from");
+}
+
+// .argocd-source.yaml / .argocd-source-<app>.yaml: the same overrides as an Application's source, at the top.
+void walk_argocd_source(const YamlNode* root, SiteCollector& sites) { walk_argocd_application_source(root, "", sites); }
+
+// Objects that carry images outside pod specs: Flux HelmRelease values and post-render images, a Flux
+// Kustomization's images, an Argo CD Application's source overrides.
+void walk_gitops_object(const YamlNode* object, const std::string& kind, const std::string& label, SiteCollector& sites) {
+    const std::string api = scalar_or_empty(object->find("apiVersion"));
+    const YamlNode* spec = object->find("spec");
+    if (!spec || !spec->is_mapping()) return;
+    if (kind == "HelmRelease" && api.rfind("helm.toolkit.fluxcd.io/", 0) == 0) {
+        if (const YamlNode* values = spec->find("values")) {
+            const std::string saved = sites.global_registry;
+            sites.global_registry = global_image_registry(values);
+            walk_helm(values, label + " spec.values", sites);
+            sites.global_registry = saved;
+        }
+        if (const YamlNode* renderers = spec->find("postRenderers"); renderers && renderers->is_sequence())
+            for (std::size_t i = 0; i < renderers->items.size(); ++i) {
+                const YamlNode* kustomize = renderers->items[i]->is_mapping() ? renderers->items[i]->find("kustomize") : nullptr;
+                walk_kustomize_images(kustomize && kustomize->is_mapping() ? kustomize->find("images") : nullptr,
+                                      label + " spec.postRenderers[" + std::to_string(i) + "].kustomize.", sites);
+            }
+    } else if (kind == "Kustomization" && api.rfind("kustomize.toolkit.fluxcd.io/", 0) == 0) {
+        walk_kustomize_images(spec->find("images"), label + " spec.", sites);
+    } else if ((kind == "Application" || kind == "ApplicationSet") && api.rfind("argoproj.io/", 0) == 0) {
+        const YamlNode* application = kind == "ApplicationSet" ? spec->find("template") : object;
+        const YamlNode* app_spec = application && application->is_mapping() ? application->find("spec") : nullptr;
+        if (!app_spec || !app_spec->is_mapping()) return;
+        walk_argocd_application_source(app_spec->find("source"), label + " spec.source", sites);
+        if (const YamlNode* sources = app_spec->find("sources"); sources && sources->is_sequence())
+            for (std::size_t i = 0; i < sources->items.size(); ++i)
+                walk_argocd_application_source(sources->items[i], label + " spec.sources[" + std::to_string(i) + "]", sites);
     }
 }
 
@@ -253,6 +337,9 @@ void walk_argocd_source(const YamlNode* root, SiteCollector& sites) {
 // values file with a `services:` key has others beside it (image, replicaCount, …).
 bool is_compose_root(const YamlNode* root) {
     if (!root || !root->is_mapping() || !root->find("services") || !root->find("services")->is_mapping()) return false;
+    // A compose image is a string; an image mapping (repository, tag) under services is Helm values.
+    for (const auto& [name, service] : root->find("services")->pairs)
+        if (service->is_mapping() && service->find("image") && !service->find("image")->is_scalar()) return false;
     static const std::array<std::string_view, 9> top{"version", "name", "services", "networks", "volumes",
                                                      "configs", "secrets", "include", "models"};
     return std::all_of(root->pairs.begin(), root->pairs.end(), [](const auto& pair) {
@@ -276,13 +363,15 @@ FileKind detect_kind(const std::string& path, const YamlFile& file) {
         if (!root || !root->is_mapping()) continue;
         const std::string api = scalar_or_empty(root->find("apiVersion"));
         const std::string kind = scalar_or_empty(root->find("kind"));
-        if (api.rfind("kustomize.config.k8s.io/", 0) == 0 || kind == "Kustomization") return FileKind::Kustomization;
+        // (A Flux Kustomization, kustomize.toolkit.fluxcd.io, is a Kubernetes object.)
+        if (api.rfind("kustomize.config.k8s.io/", 0) == 0 || ((kind == "Kustomization" || kind == "Component") && api.empty()))
+            return FileKind::Kustomization;
     }
     if (name == "kustomization.yaml" || name == "kustomization.yml" || name == "Kustomization")
         return FileKind::Kustomization;
     if (has_kubernetes_object(file)) return FileKind::Kubernetes;
     for (const YamlNode* root : file.documents())
-        if (is_compose_root(root) && name.rfind("values", 0) != 0) return FileKind::Compose;
+        if (is_compose_root(root) && name.find("values") == std::string::npos) return FileKind::Compose;
     return FileKind::HelmValues;
 }
 

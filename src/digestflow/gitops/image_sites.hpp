@@ -11,7 +11,8 @@
 namespace digestflow::gitops {
 
 enum class FileKind {
-    Kubernetes,     // documents with apiVersion/kind: containers, initContainers, ephemeralContainers at any depth
+    Kubernetes,     // documents with apiVersion/kind: containers, initContainers, ephemeralContainers at any depth;
+                    // Flux HelmRelease values and image overrides, Flux Kustomization and Argo CD Application images
     Compose,        // a top-level services: mapping; services.*.image
     Kustomization,  // kind: Kustomization, or a file named kustomization.yaml/.yml/Kustomization: images[]
     HelmValues,     // anything else: repository/tag/digest blocks and image: strings at any depth
@@ -26,7 +27,8 @@ enum class SiteKind {
     ImageString,     // a scalar holding a whole reference: containers[].image, services.*.image, Helm image: "r:t"
     KustomizeEntry,  // images[] entry: name / newName / newTag / digest
     HelmBlock,       // a mapping with repository (+ registry, tag, digest)
-    ArgoCdImage,     // kustomize.images[] string "[old=]name[:tag][@digest]" in an .argocd-source file
+    ArgoCdImage,     // kustomize.images[] string "[old=]name[:tag][@digest]" (.argocd-source, an Application)
+    Unpinnable,      // a value that sets the image but cannot be pinned in place (reason in `rendered`'s site)
 };
 
 struct ImageSite {
@@ -34,8 +36,9 @@ struct ImageSite {
     std::size_t line = 0;    // 1-based line of the value that names the repository
     std::string where;       // where it sits, for messages: "Deployment/web initContainers[0] (migrate)"
     std::string rendered;    // the image as the deployment will see it: "localhost:5000/app:1.0@sha256:…"
-    // ImageString / ArgoCdImage: the scalar; KustomizeEntry / HelmBlock: the mapping.
+    // ImageString / ArgoCdImage: the scalar; KustomizeEntry / HelmBlock: the mapping; Unpinnable: the value.
     const YamlNode* node = nullptr;
+    std::string reason;      // Unpinnable: why, and what to do instead
 };
 
 // Every image site of `repository` (normalised "domain/path", as in the artifact) in the file, in file

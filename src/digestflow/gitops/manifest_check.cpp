@@ -3,6 +3,8 @@
 #include "digestflow/gitops/written_reference.hpp"
 #include "digestflow/quote.hpp"
 
+#include <cctype>
+
 namespace digestflow::gitops {
 
 
@@ -13,12 +15,15 @@ std::vector<PinCheck> check_pins(const GitopsFile& file, const std::string& repo
         PinCheck check{file.path, site.line, site.where, site.rendered, false, ""};
         const std::string place = printable(file.path) + ":" + std::to_string(site.line) + " " + printable(site.where) + ": ";
         const WrittenReference ref = WrittenReference::split(site.rendered);
-        if (site.rendered.find('$') != std::string::npos) {
+        if (site.kind == SiteKind::Unpinnable) {
+            check.detail = place + printable(site.rendered) + ": " + site.reason;
+        } else if (site.rendered.find('$') != std::string::npos) {
             check.detail = place + quote(site.rendered) + " uses variables: what runs is decided where it is rendered; "
                            "write the reference literally, then run record pin";
-        } else if (site.rendered.find_first_of("\r\n") != std::string::npos) {
-            check.detail = place + quote(site.rendered) + " ends with a line break (a block scalar | or >): no runtime "
-                           "accepts it; write |- or >-, then run record pin";
+        } else if (!site.rendered.empty() && (std::isspace(static_cast<unsigned char>(site.rendered.front())) ||
+                                              std::isspace(static_cast<unsigned char>(site.rendered.back())))) {
+            check.detail = place + quote(site.rendered) + " starts or ends with whitespace or a line break (a block "
+                           "scalar | or >?): no runtime accepts it; trim it, then run record pin";
         } else if (!ref.digest) {
             check.detail = place + printable(site.rendered) + " is not pinned (no @digest, a tag at most): run record pin";
         } else if (*ref.digest != digest.str()) {

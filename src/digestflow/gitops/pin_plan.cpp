@@ -3,6 +3,7 @@
 #include "digestflow/gitops/written_reference.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 namespace digestflow::gitops {
@@ -96,6 +97,16 @@ public:
         SitePin pin;
         pin.site = site;
         pin.before = site.rendered;
+        if (site.kind == SiteKind::Unpinnable) {
+            refuse(pin, site.reason);
+            return pin;
+        }
+        if (!site.rendered.empty() && (std::isspace(static_cast<unsigned char>(site.rendered.front())) ||
+                                       std::isspace(static_cast<unsigned char>(site.rendered.back())))) {
+            refuse(pin, "the value starts or ends with whitespace or a line break, which no runtime accepts in an image "
+                        "reference (Kubernetes refuses it): trim it (block scalars: |- or >-), then pin again");
+            return pin;
+        }
         if (site.rendered.find('$') != std::string::npos) {
             refuse(pin, "the value uses variables ($…), so what runs is decided where it is rendered (docker compose "
                         "reads the environment): write the reference literally, then pin again");
@@ -116,6 +127,7 @@ public:
             case SiteKind::ArgoCdImage: plan_image_string(pin); break;
             case SiteKind::KustomizeEntry: plan_kustomize(pin); break;
             case SiteKind::HelmBlock: plan_helm(pin); break;
+            case SiteKind::Unpinnable: break;
         }
         if (pin.outcome == PinOutcome::Refused) pin.splices.clear();
         return pin;
@@ -289,7 +301,23 @@ FilePin plan_pins(const YamlFile& file, FileKind kind, const std::string& reposi
     std::vector<Splice> all;
     for (const ImageSite& site : find_image_sites(file, kind, repository)) {
         SitePin pin = planner.plan(site);
-        all.insert(all.end(), pin.splices.begin(), pin.splices.end());
+        // Two sites can reach the same bytes (a Helm block merged from one anchor into several places): the
+        // same splice is made once; a different one over the same bytes cannot be made at all.
+        for (const Splice& splice : pin.splices) {
+            const bool same = std::any_of(all.begin(), all.end(), [&](const Splice& other) {
+                return other.begin == splice.begin && other.end == splice.end && other.bytes == splice.bytes;
+            });
+            const bool overlaps = std::any_of(all.begin(), all.end(), [&](const Splice& other) {
+                return splice.begin < other.end && other.begin < splice.end;
+            });
+            if (!same && overlaps) {
+                pin.outcome = PinOutcome::Refused;
+                pin.reason = "its bytes are shared with another image site (an anchor merged into several blocks) that "
+                             "needs a different edit: write the values at each block, then pin again";
+            } else if (!same) {
+                all.push_back(splice);
+            }
+        }
         result.sites.push_back(std::move(pin));
     }
     result.new_text = result.refused() ? file.text() : apply_splices(file.text(), std::move(all));

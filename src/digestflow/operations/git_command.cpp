@@ -11,6 +11,10 @@ GitResult run_git(const std::string& dir, const std::vector<std::string>& args, 
     // LC_ALL=C: the words we parse are git's English ones; no prompt: a CI job must fail, not wait for a
     // password; literal pathspecs: a ledger named "a*b" is that file, not a glob.
     run.environment = {"LC_ALL=C", "LANGUAGE=C", "GIT_TERMINAL_PROMPT=0", "GIT_LITERAL_PATHSPECS=1"};
+    // The repository is the one `-C dir` finds: a GIT_DIR (or work tree, index) exported by a hook or a CI step
+    // would send the commit to another repository.
+    run.unset = {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+                 "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_PREFIX"};
     run.timeout = timeout;
     run.install_hint = "; install git and put it on PATH";
     try {

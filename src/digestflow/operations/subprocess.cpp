@@ -45,14 +45,16 @@ void make_pipe(Fd& read_end, Fd& write_end) {
     write_end.reset(fds[1]);
 }
 
-// The parent's environment with `overrides` ("NAME=VALUE") replacing the same names.
-std::vector<std::string> child_environment(const std::vector<std::string>& overrides) {
+// The parent's environment with `overrides` ("NAME=VALUE") replacing the same names and `unset` removed.
+std::vector<std::string> child_environment(const std::vector<std::string>& overrides, const std::vector<std::string>& unset) {
     std::vector<std::string> env;
     for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
         const std::string_view value(*entry);
         bool skip = false;
         for (const std::string& o : overrides)
             skip = skip || value.starts_with(std::string_view(o).substr(0, o.find('=') + 1));
+        for (const std::string& name : unset)
+            skip = skip || value.starts_with(name + "=");
         if (!skip)
             env.emplace_back(value);
     }
@@ -73,7 +75,7 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 ProgramResult run_program(const ProgramRun& run) {
     const std::string name = run.argv.empty() ? std::string("?") : run.argv.front();
     std::vector<std::string> argv = run.argv;
-    std::vector<std::string> env = child_environment(run.environment);
+    std::vector<std::string> env = child_environment(run.environment, run.unset);
     std::vector<char*> argv_c = c_strings(argv);
     std::vector<char*> env_c = c_strings(env);
 

@@ -22,6 +22,7 @@ struct ProgramResult {
 struct ProgramRun {
     std::vector<std::string> argv;          // argv[0] is looked up on PATH
     std::vector<std::string> environment;   // "NAME=VALUE" set (replacing the parent's NAME)
+    std::vector<std::string> unset;         // names removed from the parent's environment
     std::optional<std::string> stdin_text;  // nullopt: /dev/null
     std::chrono::seconds timeout{60};
     ErrorKind timeout_kind = ErrorKind::Registry;  // what running out of time means (a remote too slow: 3)

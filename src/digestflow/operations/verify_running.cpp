@@ -41,7 +41,17 @@ public:
                        (child.platform->variant.empty() ? "" : "/" + child.platform->variant) + " child " + child.digest.str();
             m_configs[fetched->parsed.config->digest.str()] = what;
         }
+        for (const auto& child : manifest->parsed.manifests)
+            m_children[child.digest.str()] = child.platform ? child.platform->os + "/" + child.platform->architecture +
+                                                                   (child.platform->variant.empty() ? "" : "/" + child.platform->variant)
+                                                             : "unnamed platform";
         return m_configs;
+    }
+    // The index children as the registry lists them: for an artifact captured --offline, whose platforms the
+    // artifact does not know.
+    const std::map<std::string, std::string>& children() {
+        get();
+        return m_children;
     }
 
 private:
@@ -49,6 +59,7 @@ private:
     const Artifact& m_artifact;
     bool m_loaded = false;
     std::map<std::string, std::string> m_configs;
+    std::map<std::string, std::string> m_children;
 };
 
 }  // namespace
@@ -85,6 +96,13 @@ std::vector<RunningVerdict> verify_running(registry::RegistryClient& client, con
                 verdict.check.detail = c.name + " runs the " + child->second + " child " + e.digest + " of " + digest +
                                        " (" + e.field + ")";
             }
+            // An --offline artifact does not say whether it is an index: the registry does.
+            if (!verdict.check.match && image.media_type.empty())
+                if (auto child = configs.children().find(e.digest); child != configs.children().end()) {
+                    verdict.check.match = true;
+                    verdict.check.detail = c.name + " runs the " + child->second + " child " + e.digest + " of " + digest +
+                                           " (" + e.field + "; the index read from the registry)";
+                }
             if (verdict.check.match) {
                 verdict.evidence_field = e.field;
                 break;
