@@ -129,6 +129,13 @@ TEST_F(RunningTest, IndexChildIsNamedByPlatform) {
     const RunResult by_config = verify(artifact, pod(repo + ":1.0", config).dump());
     EXPECT_EQ(by_config.exit_code, 0) << by_config.describe();
     EXPECT_NE(by_config.stdout_text.find("linux/arm64"), std::string::npos) << by_config.stdout_text;
+    // Captured --offline, the artifact does not know it is an index: the registry is asked before a child digest
+    // is called a mismatch.
+    const std::string offline = work.file("offline.json");
+    ASSERT_EQ(run_tool("capture-digest", {"--image", repo + ":1.0", "--digest", index_digest, "--offline", "--out", offline}).exit_code, 0);
+    const RunResult child = verify(offline, pod(repo + ":1.0", repo + "@" + arm64).dump());
+    EXPECT_EQ(child.exit_code, 0) << child.describe();
+    EXPECT_NE(child.stdout_text.find("the index read from the registry"), std::string::npos) << child.stdout_text;
 }
 
 // podman with its own store in the test's folder, runc and the low limits this machine needs (../shared/TESTING.md).
