@@ -9,4 +9,9 @@ namespace digestflow {
 // {"commit": …, "pipeline": …}, each member only when the platform sets it.
 nlohmann::ordered_json build_facts_from_environment();
 
+// The source commit's author as "Name <email>": GitLab's CI_COMMIT_AUTHOR, or the head commit of GitHub's push
+// event ($GITHUB_EVENT_PATH); "" when the platform does not say. capture-digest records it as build.commitAuthor
+// (gate-check's distinctFrom: commitAuthor).
+std::string commit_author_from_environment();
+
 }  // namespace digestflow

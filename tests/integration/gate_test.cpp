@@ -245,6 +245,29 @@ TEST_F(GateTest, TheBuilderCannotApproveAndApproveRefusesKeysThatWouldNotCount) 
     EXPECT_EQ(run_tool("gate-check", {"approve", "--artifact", artifact}).exit_code, 2);
 }
 
+TEST_F(GateTest, TheCommitAuthorCannotApprove) {
+    json p = json::parse(policy_text());
+    p["environments"]["production"]["requires"][0]["distinctFrom"] = {"builder", "commitAuthor"};
+    write_text_file(policy, p.dump());
+    // GitLab says who wrote the commit; capture-digest records it as build.commitAuthor.
+    const RunResult captured = run_tool("capture-digest", {"--image", repo + ":1.4", "--digest", digest, "--offline", "--force",
+                                                           "--out", artifact},
+                                        {{"CI_COMMIT_AUTHOR", "Carol Example <CAROL@example.com>"}});
+    ASSERT_EQ(captured.exit_code, 0) << captured.describe();
+    EXPECT_EQ(json::parse(read_text_file(artifact))["build"]["commitAuthor"], "Carol Example <CAROL@example.com>");
+    ASSERT_EQ(approve("carol", work.file("approvals/carol.json")).exit_code, 0);
+    ASSERT_EQ(approve("alice", work.file("approvals/alice.json")).exit_code, 0);
+    const RunResult r = gate(work.file("approvals"), {"--dry-run"});
+    EXPECT_EQ(r.exit_code, 1) << r.describe();
+    EXPECT_NE(approvals_reason(r).find("carol@example.com is the commitAuthor"), std::string::npos) << approvals_reason(r);
+    // Given on the command line it wins over the environment.
+    const RunResult flagged = run_tool("capture-digest", {"--image", repo + ":1.4", "--digest", digest, "--offline", "--force",
+                                                          "--commit-author", "Dave <dave@example.com>", "--out", artifact},
+                                       {{"CI_COMMIT_AUTHOR", "Carol Example <carol@example.com>"}});
+    ASSERT_EQ(flagged.exit_code, 0) << flagged.describe();
+    EXPECT_EQ(json::parse(read_text_file(artifact))["build"]["commitAuthor"], "Dave <dave@example.com>");
+}
+
 TEST_F(GateTest, SoakFromTheLedgerRecordWrites) {
     write_text_file(policy, R"({"environments": {"production": {"requires": [
         {"rule": "promoted-from", "environment": "staging", "minSoak": "24h"}]}}})");

@@ -27,6 +27,8 @@ const cli::ToolSpec spec{
         {"from-ko-refs", "FILE", "ko --image-refs output"},
         {"resolve", "", "no build-tool output: resolve the tag once at the registry and record its digest"},
         {"offline", "", "record the given digest without asking the registry (marked unverified)"},
+        {"commit-author", "TEXT", "the source commit's author, \"Name <email>\" (default: CI_COMMIT_AUTHOR, GitHub's push "
+                                  "event, else git log in the current folder)"},
         {"force", "", "replace an existing artifact (by default one for the same image and digest keeps its history "
                       "and gains a capture entry; one for another image is refused)"},
     },
@@ -90,6 +92,9 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
     if (args.has("resolve") && image.digest) throw_usage("--resolve resolves a tag; --image already carries a digest");
 
     operations::CaptureRequest request{image, given, args.has("offline"), build_facts_from_environment()};
+    const std::string author = args.has("commit-author") ? args.value_or("commit-author", "")
+                                                         : operations::commit_author(request.build.value("commit", ""));
+    if (!author.empty()) request.build["commitAuthor"] = author;
     std::unique_ptr<registry::RegistryClient> client;
     if (!request.offline) client = std::make_unique<registry::RegistryClient>(args.client_options());
     auto result = operations::capture(client.get(), request);

@@ -1,5 +1,8 @@
 #include "digestflow/operations/capture.hpp"
 
+#include "digestflow/ci_facts.hpp"
+#include "digestflow/operations/git_command.hpp"
+
 #include "digestflow/error.hpp"
 #include "digestflow/json_input.hpp"
 #include "digestflow/media_types.hpp"
@@ -189,6 +192,17 @@ Artifact artifact_to_write(const std::string& path, const Artifact& fresh, bool 
     }
     kept.append_history(std::move(entry));
     return kept;
+}
+
+std::string commit_author(const std::string& commit) {
+    if (std::string from_ci = commit_author_from_environment(); !from_ci.empty()) return from_ci;
+    try {
+        const GitResult log = run_git(".", {"log", "-1", "--format=%an <%ae>", commit.empty() ? "HEAD" : commit, "--"},
+                                      std::chrono::seconds(10));
+        return log.ok() ? first_line(log.out) : "";
+    } catch (const Error&) {
+        return "";  // no git on this machine: the author is simply unknown
+    }
 }
 
 }  // namespace digestflow::operations

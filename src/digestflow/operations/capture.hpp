@@ -35,4 +35,8 @@ CaptureResult capture(registry::RegistryClient* client, const CaptureRequest& re
 // (Error(Usage)) unless `force`. Never silently replaces the record of another image, nor wipes history.
 Artifact artifact_to_write(const std::string& path, const Artifact& fresh, bool force);
 
+// The source commit's author for build.commitAuthor: what the CI platform says, else `git log -1` of `commit`
+// (HEAD when empty) in the current folder when it is a Git work tree; "" when neither knows.
+std::string commit_author(const std::string& commit);
+
 }  // namespace digestflow::operations
