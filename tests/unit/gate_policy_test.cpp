@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 using namespace digestflow;
 using namespace digestflow::gate;
 
@@ -119,6 +122,23 @@ TEST(GatePolicy, Severities) {
     EXPECT_FALSE(parse_severity("").has_value());
     EXPECT_LT(Severity::Unknown, Severity::Low);
     EXPECT_LT(Severity::High, Severity::Critical);
+}
+
+// The README's policy cookbook is what users copy: each of its policies must parse.
+TEST(GatePolicy, ReadmeCookbookPoliciesParse) {
+    std::ifstream in(std::string(DIGESTFLOW_SCHEMA_DIR) + "/../README.md");
+    const std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto start = readme.find("#### Policy cookbook");
+    ASSERT_NE(start, std::string::npos);
+    const auto end = readme.find("\n#### ", start + 1);
+    const std::string section = readme.substr(start, end - start);
+    std::size_t policies = 0;
+    for (std::size_t at = section.find("```json\n"); at != std::string::npos; at = section.find("```json\n", at + 1)) {
+        const auto body = at + 8;
+        const std::string text = section.substr(body, section.find("```", body) - body);
+        EXPECT_NO_THROW(Policy::parse(text, "README cookbook policy " + std::to_string(++policies))) << text;
+    }
+    EXPECT_EQ(policies, 4u);
 }
 
 }  // namespace
