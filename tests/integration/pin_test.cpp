@@ -414,6 +414,19 @@ TEST_F(PinTest, CommitGoesToTheFilesRepositoryAndStdinMustHoldYaml) {
     EXPECT_NE(empty.stderr_text.find("stdin is empty"), std::string::npos) << empty.describe();
 }
 
+// A pin never writes a file the tools could not read back (16 MiB): refused, nothing written.
+TEST_F(PinTest, PinThatWouldOutgrowTheInputLimitIsRefused) {
+    std::string text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n";
+    for (int i = 0; i < 20; ++i) text += "  - image: " + repo + ":1\n";
+    text += "# " + std::string(16 * 1024 * 1024 - text.size() - 100, 'x') + "\n";
+    const std::string file = dir.file("big.yaml");
+    write_text_file(file, text);
+    const RunResult r = run_tool("record", {"pin", "--artifact", artifact, file});
+    EXPECT_EQ(r.exit_code, 2) << r.describe().substr(0, 2000);
+    EXPECT_NE(r.stdout_text.find("would grow past 16 MiB"), std::string::npos);
+    EXPECT_EQ(read_text_file(file), text);
+}
+
 // tests/vectors/gitops: real-world-shaped files and the exact bytes record pin must leave (see its README).
 TEST_F(PinTest, GoldenFiles) {
     const fs::path vectors = fs::path(DIGESTFLOW_VECTORS_DIR) / "gitops";

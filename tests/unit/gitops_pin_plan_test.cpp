@@ -279,4 +279,24 @@ TEST(PinPlan, ArgoCdHelmParametersAndValuesStringsAreReportedNotSkipped) {
     EXPECT_EQ(result.new_text, text);
 }
 
+TEST(PinPlan, SharedHelmAnchorIsSplicedOnceAndFluxScanTargetsAreLeftAlone) {
+    // One block merged into two places: the same bytes get one edit (never sha256:…sha256:…).
+    const std::string helm = "base: &img\n  repository: localhost:5000/app\n  digest: \"\"\nworker:\n  image:\n    <<: *img\n"
+                             "cron:\n  image:\n    <<: *img\n";
+    const FilePin shared = pin(helm, "values.yaml");
+    EXPECT_FALSE(shared.refused());
+    EXPECT_EQ(shared.new_text, "base: &img\n  repository: localhost:5000/app\n  digest: \"" + d +
+                                   "\"\nworker:\n  image:\n    <<: *img\ncron:\n  image:\n    <<: *img\n");
+    // An image volume is pinned; a Flux ImageRepository names a repository to scan and is not.
+    const std::string k8s = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: []\n  volumes:\n"
+                            "  - name: data\n    image: {reference: localhost:5000/app:1}\n---\n"
+                            "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImageRepository\nmetadata: {name: app}\n"
+                            "spec:\n  image: localhost:5000/app\n";
+    const FilePin result = pin(k8s);
+    ASSERT_EQ(result.sites.size(), 1u);
+    EXPECT_EQ(result.sites[0].site.where, "Pod/p spec.volumes[0].image.reference");
+    EXPECT_NE(result.new_text.find("reference: localhost:5000/app@" + d + "}"), std::string::npos);
+    EXPECT_NE(result.new_text.find("  image: localhost:5000/app\n"), std::string::npos);
+}
+
 }  // namespace
