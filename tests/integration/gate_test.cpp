@@ -142,7 +142,20 @@ TEST_F(GateTest, TwoSignedApprovalsAllowAndSshKeygenAgrees) {
     EXPECT_EQ(entry["environment"], "production");
     EXPECT_EQ(entry["approvals"].size(), 3u);
     EXPECT_EQ(entry["policy"].get<std::string>().rfind("sha256:", 0), 0u);
+    EXPECT_FALSE(entry.contains("evaluatedAt"));
     EXPECT_EQ(schema_problem(artifact), "");
+    // A replay is recorded as one: the real time, and the time it evaluated as.
+    ASSERT_EQ(gate(work.file("approvals"), {"--now", hours_from_now(1)}).exit_code, 0);
+    const json replay = json::parse(read_text_file(artifact))["history"].back();
+    EXPECT_TRUE(replay.contains("evaluatedAt"));
+    EXPECT_NE(replay["at"], replay["evaluatedAt"]);
+    // An approval file of another version is refused, not read as this one.
+    json future = json::parse(read_text_file(work.file("approvals/bob.json")));
+    future["digestflowApproval"] = 2;
+    write_text_file(work.file("approvals/bob.json"), future.dump());
+    const RunResult newer = gate(work.file("approvals"), {"--dry-run"});
+    EXPECT_EQ(newer.exit_code, 2) << newer.describe();
+    EXPECT_NE(newer.stderr_text.find("is not version 1"), std::string::npos) << newer.describe();
 }
 
 TEST_F(GateTest, ApprovalsThatCountForNothingSayWhy) {
@@ -243,6 +256,8 @@ TEST_F(GateTest, TheBuilderCannotApproveAndApproveRefusesKeysThatWouldNotCount) 
     EXPECT_FALSE(fs::exists(work.file("no.json")));
     EXPECT_EQ(approve("dave", work.file("dave.json")).exit_code, 2);
     EXPECT_EQ(run_tool("gate-check", {"approve", "--artifact", artifact}).exit_code, 2);
+    EXPECT_EQ(approve("alice", work.file("long.json"), {"--expires", "400d"}).exit_code, 2);
+    EXPECT_EQ(gate(work.file("approvals"), {"--dry-run", "--deployer", ""}).exit_code, 2);  // an unset CI variable
 }
 
 TEST_F(GateTest, TheCommitAuthorCannotApprove) {
@@ -303,6 +318,23 @@ TEST_F(GateTest, SoakFromTheLedgerRecordWrites) {
     EXPECT_EQ(voided, 1);
     EXPECT_NE(voided_reason.find("an incident was recorded against it in staging"), std::string::npos) << voided_reason;
     EXPECT_NE(voided_reason.find("5xx spike"), std::string::npos) << voided_reason;
+    // Deploying another digest and this one again does not wash the incident out.
+    ASSERT_EQ(run_tool("record", {"--artifact", other, "--environment", "staging", "--ledger", ledger}).exit_code, 0);
+    ASSERT_EQ(run_tool("record", {"--artifact", artifact, "--environment", "staging", "--ledger", ledger}).exit_code, 0);
+    EXPECT_EQ(soak(hours_from_now(25)).first, 1);
+    // A ledger that does not verify (a line removed) is no evidence of a soak.
+    const std::string clean = work.file("clean.jsonl");
+    ASSERT_EQ(run_tool("record", {"--artifact", artifact, "--environment", "staging", "--ledger", clean}).exit_code, 0);
+    ASSERT_EQ(run_tool("record", {"--artifact", other, "--environment", "staging", "--ledger", clean}).exit_code, 0);
+    ASSERT_EQ(run_tool("record", {"--artifact", artifact, "--environment", "prod", "--ledger", clean}).exit_code, 0);
+    std::string lines = read_text_file(clean);
+    const auto second = lines.find('\n') + 1;
+    lines.erase(second, lines.find('\n', second) + 1 - second);  // the deployment that ended the run
+    write_text_file(clean, lines);
+    const RunResult broken = run_tool("gate-check", {"--artifact", artifact, "--policy", policy, "--environment", "production",
+                                                     "--ledger", clean, "--now", hours_from_now(25), "--dry-run"});
+    EXPECT_EQ(broken.exit_code, 1) << broken.describe();
+    EXPECT_NE(broken.stdout_text.find("does not verify"), std::string::npos) << broken.describe();
 }
 
 TEST_F(GateTest, EvidenceAndBadInputs) {

@@ -89,6 +89,8 @@ TEST(GatePolicy, BadPoliciesNameTheJsonPath) {
         {env(R"({"rule": "promoted-from", "environment": "staging"})"), "\"minSoak\" is required"},
         {R"({"environments": {"prod": {"requires": [{"rule": "approvals", "min": 1, "from": ["a"]}]}}})", "$.signers: an approvals rule needs"},
         {R"({"environments": {"prod": {"requires": [{"rule": "age", "max": "1h"}]}}, "environments": {}})", "duplicate key"},
+        {R"({"groups": {"a": ["group:a"]}, "environments": {"prod": {"requires": [{"rule": "age", "max": "1h"}]}}})",
+         "$.groups.a[0]: a group lists principals, not other groups"},
     };
     for (const Case& c : cases) {
         try {

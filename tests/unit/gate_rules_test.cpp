@@ -103,6 +103,16 @@ TEST(GateApprovals, WhoCountsAndWhoDoesNot) {
     EXPECT_EQ(exactly.reason, "1 of 1 approval: carol@example.com");
 }
 
+TEST(GateApprovals, SeparationOfDutiesThatCannotBeCheckedDenies) {
+    const Policy policy = policy_with(R"({"rule": "approvals", "min": 1, "from": ["group:release"], "distinctFrom": ["commitAuthor"]})");
+    GateInputs inputs = inputs_with({approval("carol@example.com", "K3")});
+    inputs.commit_author.clear();
+    Decision decision;
+    const RuleResult r = evaluate_approvals(policy.rules_for("production")[0], policy, inputs, decision);
+    EXPECT_FALSE(r.pass);
+    EXPECT_NE(r.reason.find("does not say who wrote the commit"), std::string::npos) << r.reason;
+}
+
 TEST(GateApprovals, RoleMustMatch) {
     const std::string rule = R"({"rule": "approvals", "min": 1, "from": ["carol@example.com"], "role": "security-review"})";
     EXPECT_FALSE(approvals_result(rule, {approval("carol@example.com", "K3")}).pass);
@@ -123,6 +133,10 @@ TEST(GateAge, AtTheEdge) {
     const RuleResult old = evaluate_age(rule, inputs);
     EXPECT_FALSE(old.pass);
     EXPECT_NE(old.reason.find("captured 3d ago"), std::string::npos) << old.reason;
+    inputs.captured_at = inputs.now + 3600;  // in the future: an edited artifact or a wrong clock
+    const RuleResult future = evaluate_age(rule, inputs);
+    EXPECT_FALSE(future.pass);
+    EXPECT_NE(future.reason.find("after the time of the gate"), std::string::npos) << future.reason;
     inputs.captured_at.reset();
     EXPECT_FALSE(evaluate_age(rule, inputs).pass);
 }
@@ -217,19 +231,60 @@ TEST_F(GateCheck, TheReportMustBeAboutTheDigest) {
     const RuleResult image_id = check(rule, trivy_report({}));
     EXPECT_FALSE(image_id.pass);
     EXPECT_NE(image_id.reason.find("names only the image ID " + config), std::string::npos) << image_id.reason;
+    json filesystem = trivy_report({"registry.example.com/team/app@" + digest});
+    filesystem["ArtifactType"] = "filesystem";  // a directory named like the image says nothing about it
+    const RuleResult fs_scan = check(rule, filesystem);
+    EXPECT_FALSE(fs_scan.pass);
+    EXPECT_NE(fs_scan.reason.find("a Trivy filesystem scan, not of an image"), std::string::npos) << fs_scan.reason;
     const RuleResult legacy = check(rule, json::array({{{"Target", "x"}, {"Vulnerabilities", json::array()}}}));
     EXPECT_FALSE(legacy.pass);
     EXPECT_NE(legacy.reason.find("before 0.20"), std::string::npos);
     EXPECT_FALSE(check(R"({"rule": "check", "name": "grype", "maxSeverity": "critical"})", grype_report(config)).pass);
 }
 
+TEST_F(GateCheck, ReportsNotShapedAsTheScannerWritesThemAreRefused) {
+    const std::string rule = R"({"rule": "check", "name": "trivy", "maxSeverity": "medium"})";
+    json severe = trivy_report({"r@" + digest});
+    severe["Results"][0]["Vulnerabilities"][0]["Severity"] = "Severe";
+    json numeric = trivy_report({"r@" + digest});
+    numeric["Results"][0]["Vulnerabilities"][0]["Severity"] = 4;
+    json results_string = trivy_report({"r@" + digest});
+    results_string["Results"] = "oops";
+    json strings = trivy_report({"r@" + digest});
+    strings["Results"][0]["Vulnerabilities"] = {"CVE-1"};
+    for (const json& bad : {severe, numeric, results_string, strings}) {
+        try {
+            check(rule, bad);
+            ADD_FAILURE() << bad.dump().substr(0, 200);
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("not a report as Trivy writes it"), std::string::npos) << e.what();
+        }
+    }
+}
+
+TEST_F(GateCheck, ACveIsNotCoveredByAnotherCveItLists) {
+    json report = grype_report(digest);
+    report["matches"][0]["vulnerability"]["id"] = "CVE-2023-44981";
+    report["matches"][0]["vulnerability"]["severity"] = "Critical";
+    report["matches"][0]["relatedVulnerabilities"] = json::array({{{"id", "CVE-2023-32360"}}});
+    const RuleResult r = check(R"({"rule": "check", "name": "grype", "maxSeverity": "medium",
+        "accept": [{"id": "CVE-2023-32360", "until": "2027-01-31", "reason": "CUPS not installed"}]})", report);
+    EXPECT_FALSE(r.pass) << r.reason;
+    const RuleResult ghsa = check(R"({"rule": "check", "name": "grype", "maxSeverity": "medium",
+        "accept": [{"id": "CVE-2024-0009", "until": "2027-01-31", "reason": "r"}]})", grype_report(digest));
+    EXPECT_NE(ghsa.reason.find("accepted: GHSA-aaaa-bbbb-cccc (as CVE-2024-0009)"), std::string::npos) << ghsa.reason;
+}
+
 TEST_F(GateCheck, GenericResults) {
     const std::string rule = R"({"rule": "check", "name": "load-test"})";
-    const RuleResult pass = check(rule, {{"name", "k6"}, {"digest", digest}, {"status", "pass"}, {"url", "https://ci.example.com/1"}});
+    const RuleResult pass = check(rule, {{"name", "load-test"}, {"digest", digest}, {"status", "pass"}, {"url", "https://ci.example.com/1"}});
     EXPECT_TRUE(pass.pass);
     EXPECT_EQ(pass.reason, "load-test: pass https://ci.example.com/1");
-    EXPECT_FALSE(check(rule, {{"name", "k6"}, {"digest", digest}, {"status", "fail"}}).pass);
-    EXPECT_FALSE(check(rule, {{"name", "k6"}, {"digest", other}, {"status", "pass"}}).pass);
+    EXPECT_FALSE(check(rule, {{"name", "load-test"}, {"digest", digest}, {"status", "fail"}}).pass);
+    EXPECT_FALSE(check(rule, {{"name", "load-test"}, {"digest", other}, {"status", "pass"}}).pass);
+    const RuleResult other_check = check(rule, {{"name", "unit-tests"}, {"digest", digest}, {"status", "pass"}});
+    EXPECT_FALSE(other_check.pass);  // a pass of another check is no pass of this one
+    EXPECT_NE(other_check.reason.find("the result is for \"unit-tests\""), std::string::npos) << other_check.reason;
     EXPECT_FALSE(check(rule, trivy_report({"r@" + digest})).pass);  // a scan report where a result was asked for
     EXPECT_THROW(check(rule, {{"name", "k6"}, {"digest", digest}, {"status", "ok"}}), Error);
     EXPECT_THROW(check(rule, json("not json {")), Error);

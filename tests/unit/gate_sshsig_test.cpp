@@ -236,7 +236,7 @@ TEST(AllowedSignersFile, OptionsWindowsAndReasons) {
     EXPECT_EQ(signers.check("alice@example.com", a, "digestflow-approval", mid_2026).line, 3u);
     const SignerDecision alice_as_bob = signers.check("bob@example.com", a, "digestflow-approval", mid_2026);
     EXPECT_FALSE(alice_as_bob.allowed);
-    EXPECT_NE(alice_as_bob.why.find("for alice@example.com, not for bob@example.com"), std::string::npos) << alice_as_bob.why;
+    EXPECT_NE(alice_as_bob.why.find("for alice@example.com, not for \"bob@example.com\""), std::string::npos) << alice_as_bob.why;
     EXPECT_TRUE(signers.check("robert@example.com", b, "digestflow-approval", mid_2026).allowed);
     const SignerDecision git_ns = signers.check("bob@example.com", b, "git", mid_2026);
     EXPECT_FALSE(git_ns.allowed);
@@ -264,6 +264,7 @@ TEST(AllowedSignersFile, BadLinesNameFileAndLine) {
         {"a@x foo=\"1\" " + key + "\n", "unknown option"},
         {"a@x namespaces=\"a\",namespaces=\"b\" " + key + "\n", "namespaces= given twice"},
         {"a@x valid-before=\"2020\" " + key + "\n", "is not YYYYMMDD"},
+        {"a@x namespaces=digestflow-approval " + key + "\n", "needs its value in double quotes"},  // as ssh-keygen refuses it
         {"a@x valid-after=\"20260201\",valid-before=\"20260101\" " + key + "\n", "earlier than valid-after"},
         {"a@x ssh-rsa " + base64_encode(Ed25519(1).blob()) + "\n", "says ssh-rsa"},
     };

@@ -32,7 +32,9 @@ cli::ToolResult approve(const cli::ParsedArgs& args) {
     request.now = now_from(args);
     const std::string lifetime = args.value_or("expires", "72h");
     const auto seconds = gate::parse_duration(lifetime);
-    if (!seconds || *seconds == 0) throw_usage("--expires " + quote(lifetime) + ": give a duration such as 72h or 7d");
+    constexpr std::int64_t k_max_lifetime = 366 * 86400;  // an approval is for a release, not for ever
+    if (!seconds || *seconds == 0 || *seconds > k_max_lifetime)
+        throw_usage("--expires " + quote(lifetime) + ": give a duration from 1s to 366d, such as 72h or 7d");
     request.lifetime = *seconds;
     const std::string text = operations::make_approval(artifact, request);
     const std::string out = *args.value("out");

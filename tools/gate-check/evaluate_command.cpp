@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <set>
 
 namespace digestflow::gate_tool {
@@ -64,6 +65,8 @@ cli::ToolResult evaluate(const cli::ParsedArgs& args) {
     request.ledger_path = args.value_or("ledger", "");
     request.evidence = evidence_flags(args);
     request.deployer = args.value_or("deployer", current_actor());
+    if (args.has("deployer") && request.deployer.find_first_not_of(" \t") == std::string::npos)
+        throw_usage("--deployer is empty: name who runs the gate (an unset CI variable?)");
     request.now = now_from(args);
     const operations::GateRun run = operations::run_gate(artifact, request);
     refuse_unused_evidence(run, request.environment);
@@ -84,11 +87,14 @@ cli::ToolResult evaluate(const cli::ParsedArgs& args) {
                  std::to_string(passed) + " of " + std::to_string(run.decision.results.size()) + " rules pass (" +
                  run.inputs.repository + "@" + run.inputs.digest + ", policy " + run.policy->sha256() + ")\n";
     if (!args.has("dry-run")) {
-        artifact.append_history(operations::gate_history_entry(run));
+        artifact.append_history(operations::gate_history_entry(run, args.has("now")));
         artifact.save(args.out_path());
         if (const char* summary = std::getenv("GITHUB_STEP_SUMMARY"); summary && *summary) {
             std::ofstream out(summary, std::ios::app);
             out << summary_markdown(run);
+            out.flush();
+            if (!out)  // the decision stands; the reviewers' table is missing, which they must hear about
+                std::cerr << "gate-check: warning: cannot append the summary to $GITHUB_STEP_SUMMARY " << quote(summary) << "\n";
         }
     }
     tool.exit_code = run.decision.allow ? cli::exit_success : cli::exit_check_failed;

@@ -104,7 +104,12 @@ private:
     void option(std::string_view text, AllowedSigner& signer) const {
         const auto equals = text.find('=');
         const std::string name = lower(text.substr(0, equals));
-        const std::string value = equals == std::string_view::npos ? "" : unquoted(text.substr(equals + 1));
+        const std::string_view raw = equals == std::string_view::npos ? std::string_view() : text.substr(equals + 1);
+        // OpenSSH refuses an unquoted value ("missing start quote"): so does this reader, so that a hand check
+        // with ssh-keygen -Y verify gives the same answer.
+        if (equals != std::string_view::npos && (raw.size() < 2 || raw.front() != '"' || raw.back() != '"'))
+            fail(name + "= needs its value in double quotes, as ssh-keygen reads it: " + name + "=\"…\"");
+        const std::string value = equals == std::string_view::npos ? "" : unquoted(raw);
         if (name == "cert-authority" && equals == std::string_view::npos) {
             if (signer.cert_authority) fail("cert-authority given twice");
             signer.cert_authority = true;
@@ -231,7 +236,7 @@ SignerDecision AllowedSigners::check(std::string_view identity, const SshPublicK
         std::string list;
         for (const auto& p : others) list += (list.empty() ? "" : "; ") + p;
         return {false, 0, "key " + key.fingerprint() + " is allowed in " + m_origin + " for " + list + ", not for " +
-                              std::string(identity)};
+                              quote(identity)};
     }
     return {false, 0, "key " + key.fingerprint() + " is not in " + m_origin};
 }

@@ -80,6 +80,9 @@ ApprovalVerdict check_approval(const std::string& path, const ApprovalBinding& b
     const ordered_json file = parse_json_input(read_text_file(path, "approval", options), {path, " (an approval written by gate-check approve)", false});
     if (!file.is_object() || !file.contains("digestflowApproval"))
         throw_usage(path + ": not a digestflow approval (no \"digestflowApproval\" member); write approvals with gate-check approve");
+    if (!file["digestflowApproval"].is_number_integer() || file["digestflowApproval"].get<std::int64_t>() != 1)
+        throw_usage(path + ": digestflowApproval " + file["digestflowApproval"].dump() +
+                    " is not version 1 (written by a newer digestflow?): this one reads version 1 only");
     ApprovalVerdict verdict;
     verdict.file = path;
     const std::string statement_text = string_member(file, "statement", path);
@@ -119,8 +122,14 @@ std::vector<std::string> approval_files(const std::string& dir) {
     if (!std::filesystem::is_directory(dir, ec))
         throw_usage("--approvals " + quote(dir) + " is not a directory: give the folder holding the approval files");
     std::vector<std::string> out;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-        if (entry.path().extension() == ".json" && entry.is_regular_file(ec)) out.push_back(entry.path().string());
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        if (entry.path().extension() != ".json") continue;
+        std::error_code type_error;
+        if (!std::filesystem::is_regular_file(entry.status(type_error)))  // a link is followed: what it names counts
+            throw_usage(quote(entry.path().string()) + " in --approvals is not a regular file: remove it, or put approval "
+                        "files only in that folder");
+        out.push_back(entry.path().string());
+    }
     if (ec) throw_usage("--approvals " + quote(dir) + ": cannot list it: " + ec.message());
     std::sort(out.begin(), out.end());
     return out;

@@ -23,6 +23,7 @@ struct Evidence {
     std::vector<std::string> subjects;  // what the report says it is about: "repo@sha256:…" or "sha256:…"
     std::vector<std::string> image_ids; // config digests it names (never a subject)
     std::vector<Finding> findings;
+    std::string not_an_image;           // "a Trivy filesystem scan": a report that cannot be about an image
     bool passed = false;                // generic result
     std::string name, url;              // generic result
 };

@@ -231,7 +231,13 @@ Policy Policy::parse(const std::string& text, const std::string& path) {
         const std::filesystem::path written = r.text(*signers, "$.signers");
         policy.m_signers = (written.is_absolute() ? written : std::filesystem::path(path).parent_path() / written).string();
     }
-    if (const ordered_json* groups = r.member(document, "groups")) policy.m_groups = read_name_lists(r, *groups, "$.groups");
+    if (const ordered_json* groups = r.member(document, "groups")) {
+        policy.m_groups = read_name_lists(r, *groups, "$.groups");
+        for (const auto& [name, members] : policy.m_groups)
+            for (std::size_t i = 0; i < members.size(); ++i)
+                if (members[i].rfind("group:", 0) == 0)
+                    r.fail("$.groups." + name + "[" + std::to_string(i) + "]", "a group lists principals, not other groups");
+    }
     if (const ordered_json* aliases = r.member(document, "aliases")) policy.m_aliases = read_name_lists(r, *aliases, "$.aliases");
     const ordered_json& environments = r.object(r.required(document, "$", "environments"), "$.environments");
     if (environments.empty()) r.fail("$.environments", "names no environment");

@@ -4,6 +4,8 @@
 #include "digestflow/gate/window.hpp"
 #include "digestflow/ledger/timestamp.hpp"
 
+#include <algorithm>
+
 namespace digestflow::gate {
 
 RuleResult evaluate_age(const Rule& rule, const GateInputs& inputs) {
@@ -13,8 +15,14 @@ RuleResult evaluate_age(const Rule& rule, const GateInputs& inputs) {
         return result;
     }
     const std::int64_t age = inputs.now - *inputs.captured_at;
+    constexpr std::int64_t k_clock_skew = 300;  // machines disagree a little; more is an edited artifact
+    if (age < -k_clock_skew) {
+        result.reason = "captured at " + ledger::format_rfc3339(*inputs.captured_at) + ", after the time of the gate (" +
+                        ledger::format_rfc3339(inputs.now) + "): clock skew or an edited artifact";
+        return result;
+    }
     result.pass = age <= rule.max_age;
-    result.reason = "captured " + format_duration(age) + " ago (" + ledger::format_rfc3339(*inputs.captured_at) +
+    result.reason = "captured " + format_duration(std::max<std::int64_t>(age, 0)) + " ago (" + ledger::format_rfc3339(*inputs.captured_at) +
                     "), at most " + format_duration(rule.max_age) + " allowed";
     result.details = {{"capturedAt", ledger::format_rfc3339(*inputs.captured_at)}, {"ageSeconds", age},
                       {"maxSeconds", rule.max_age}};

@@ -66,7 +66,7 @@ RuleResult evaluate_approvals(const Rule& rule, const Policy& policy, const Gate
                 why = s.approver + " is not among " + joined(rule.from, ", ");
             } else if (rule.role && s.role != *rule.role) {
                 why = "role " + (s.role.empty() ? std::string("(none)") : s.role) + ", not " + *rule.role;
-            } else if (std::find(counted.begin(), counted.end(), s.approver) != counted.end()) {
+            } else if (std::any_of(counted.begin(), counted.end(), [&](const std::string& c) { return lower(c) == lower(s.approver); })) {
                 why = s.approver + " is counted once";
             } else if (keys.count(verdict.key_fingerprint)) {
                 why = "key " + verdict.key_fingerprint + " already counted for another approver";
@@ -86,13 +86,22 @@ RuleResult evaluate_approvals(const Rule& rule, const Policy& policy, const Gate
         keys.insert(verdict.key_fingerprint);
         decision.approvals_used.push_back(&verdict);
     }
+    // Separation of duties that cannot be checked is not granted: an unknown builder or commit author denies.
+    std::vector<std::string> unknown_roles;
+    for (const std::string& role : rule.distinct_from)
+        if (role_value(role, inputs).empty()) unknown_roles.push_back(role);
     RuleResult result;
-    result.pass = static_cast<int>(counted.size()) >= rule.min;
+    result.pass = static_cast<int>(counted.size()) >= rule.min && unknown_roles.empty();
     result.reason = std::to_string(counted.size()) + " of " + std::to_string(rule.min) + " approval" +
                     (rule.min == 1 ? "" : "s") + (rule.role ? " (" + *rule.role + ")" : "") +
                     (counted.empty() ? "" : ": " + joined(counted, ", "));
     if (!not_counted.empty()) result.reason += "; not counted: " + joined(not_counted, "; ");
     if (inputs.approvals.empty()) result.reason += " (no approval files)";
+    for (const std::string& role : unknown_roles)
+        result.reason += role == "commitAuthor"
+                             ? "; the artifact does not say who wrote the commit (build.commitAuthor): capture it with "
+                               "--commit-author, or in CI where the platform says"
+                             : "; the " + role + " is unknown" + (role == "builder" ? " (the artifact has no build.by)" : " (give --deployer)");
     result.details = details;
     return result;
 }

@@ -36,6 +36,9 @@ std::string tying_subject(const Evidence& evidence, const GateInputs& inputs, st
 }
 
 std::string untied_reason(const Evidence& evidence, const GateInputs& inputs) {
+    if (!evidence.not_an_image.empty())
+        return "the report is " + evidence.not_an_image + ", not of an image, so it says nothing about " + inputs.digest +
+               "; scan the image by digest: " + inputs.repository + "@" + inputs.digest;
     if (evidence.format == "trivy-legacy")
         return "a Trivy report from before 0.20 (a bare array of results) names no image, so it cannot be tied to " +
                inputs.digest + "; scan again with a current Trivy";
@@ -78,6 +81,11 @@ RuleResult evaluate_check(const Rule& rule, const GateInputs& inputs, Decision& 
     result.details["subject"] = subject;
     const std::string about = child.empty() ? "" : " (about the index child " + child + ")";
     if (evidence.format == "result") {
+        if (evidence.name != rule.name) {
+            result.reason = label + "the result is for " + (evidence.name.empty() ? std::string("no named check") : "\"" + evidence.name + "\"") +
+                            ", not " + rule.name + " (its \"name\" must be the check's)";
+            return result;
+        }
         if (rule.max_severity) {
             result.reason = label + "the policy expects a scan report (maxSeverity), this is a pass/fail result";
             return result;
@@ -102,10 +110,14 @@ RuleResult evaluate_check(const Rule& rule, const GateInputs& inputs, Decision& 
     for (const Finding& f : evidence.findings) {
         all.insert(f.id);
         if (f.severity <= *rule.max_severity) continue;
-        const bool is_accepted = accepted.count(f.id) ||
-                                 std::any_of(f.aliases.begin(), f.aliases.end(), [&](const std::string& a) { return accepted.count(a) > 0; });
-        if (is_accepted) {
-            covered.insert(f.id);
+        // A finding is accepted by its own id; one keyed by an advisory id (GHSA-, ALAS-, …) also by the CVE
+        // Grype relates it to. A CVE never covers another CVE that merely lists it.
+        std::string by = accepted.count(f.id) ? f.id : "";
+        if (by.empty() && f.id.rfind("CVE-", 0) != 0)
+            for (const std::string& alias : f.aliases)
+                if (accepted.count(alias)) by = alias;
+        if (!by.empty()) {
+            covered.insert(by == f.id ? f.id : f.id + " (as " + by + ")");
             continue;
         }
         auto [it, inserted] = above.emplace(f.id, f.severity);

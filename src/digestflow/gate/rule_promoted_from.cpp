@@ -3,6 +3,7 @@
 // it there voids the soak.
 #include "digestflow/gate/duration.hpp"
 #include "digestflow/gate/evaluation.hpp"
+#include "digestflow/ledger/chain_check.hpp"
 #include "digestflow/ledger/queries.hpp"
 #include "digestflow/ledger/timestamp.hpp"
 
@@ -12,9 +13,12 @@ namespace digestflow::gate {
 
 namespace {
 
-bool is_ours(const std::string& digest, const GateInputs& inputs) {
-    return digest == inputs.digest ||
-           std::find(inputs.child_digests.begin(), inputs.child_digests.end(), digest) != inputs.child_digests.end();
+// The digest ran when it was deployed, or when an index holding it was. A child deployed alone is not its
+// index: the other platforms never ran.
+bool is_ours(const ledger::Entry& entry, const GateInputs& inputs) {
+    if (entry.digest == inputs.digest) return true;
+    return std::any_of(entry.platforms.begin(), entry.platforms.end(),
+                       [&](const PlatformEntry& p) { return p.digest == inputs.digest; });
 }
 
 std::int64_t seconds_of(const ledger::Entry& entry) { return ledger::parse_rfc3339(entry.at).value_or(0); }
@@ -29,7 +33,14 @@ RuleResult evaluate_promoted_from(const Rule& rule, const GateInputs& inputs) {
         return result;
     }
     const ledger::LedgerView view(inputs.ledger_path);
-    if (view.torn()) result.details["torn"] = view.torn_report();
+    // The soak is only as good as the ledger: an edited or removed line (the deployment that ended a run?) or
+    // a torn tail denies, as record verify would fail.
+    const ledger::ChainReport chain = ledger::check_chain(view, {});
+    if (chain.problem) {
+        result.reason = "the ledger " + inputs.ledger_path + " does not verify (line " + std::to_string(chain.problem->line) +
+                        ": " + chain.problem->why + "): run record verify" + (view.torn() ? " and record repair" : "");
+        return result;
+    }
     // The last run of the digest in the environment: from the deploy that started it to the deploy of
     // another digest that ended it (or now).
     std::optional<std::int64_t> since;
@@ -39,11 +50,10 @@ RuleResult evaluate_promoted_from(const Rule& rule, const GateInputs& inputs) {
     for (const ledger::LedgerRecord& record : ledger::history(view, {target, "", std::nullopt, std::nullopt})) {
         const ledger::Entry& e = record.entry;
         if (e.kind == ledger::EntryKind::Deploy) {
-            if (is_ours(e.digest, inputs)) {
+            if (is_ours(e, inputs)) {
                 if (!current) {
                     since = seconds_of(e);
                     replaced_by.clear();
-                    incident.clear();
                 }
                 current = true;
             } else if (current) {
@@ -51,7 +61,8 @@ RuleResult evaluate_promoted_from(const Rule& rule, const GateInputs& inputs) {
                 ended = seconds_of(e);
                 replaced_by = e.digest;
             }
-        } else if (e.kind == ledger::EntryKind::Incident && is_ours(e.digest, inputs) && since) {
+        } else if (e.kind == ledger::EntryKind::Incident && (e.digest == inputs.digest || is_ours(e, inputs))) {
+            // Any incident against it there counts, also one from an earlier run: redeploying does not clear it.
             incident = e.at + (e.note.empty() ? "" : " (" + e.note + ")");
         }
     }
@@ -60,7 +71,12 @@ RuleResult evaluate_promoted_from(const Rule& rule, const GateInputs& inputs) {
         return result;
     }
     const std::int64_t end = replaced_by.empty() ? inputs.now : ended;
-    const std::int64_t soak = std::max<std::int64_t>(0, end - *since);
+    if (end < *since) {
+        result.reason = "deployed to " + target + " at " + ledger::format_rfc3339(*since) + ", after the time of the gate (" +
+                        ledger::format_rfc3339(inputs.now) + ")";
+        return result;
+    }
+    const std::int64_t soak = end - *since;
     result.details = {{"environment", target}, {"since", ledger::format_rfc3339(*since)}, {"soakSeconds", soak},
                       {"minSoakSeconds", rule.min_soak}};
     const std::string span = "in " + target + " since " + ledger::format_rfc3339(*since) +

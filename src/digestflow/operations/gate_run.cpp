@@ -69,8 +69,9 @@ GateRun run_gate(const Artifact& artifact, const GateRequest& request) {
     return run;
 }
 
-nlohmann::ordered_json gate_history_entry(const GateRun& run) {
-    nlohmann::ordered_json entry{{"step", "gate"}, {"at", ledger::format_rfc3339(run.inputs.now)}, {"environment", run.inputs.environment},
+nlohmann::ordered_json gate_history_entry(const GateRun& run, bool replay) {
+    // "at" is when the gate ran (filled in by append_history); a replay also says the time it evaluated as.
+    nlohmann::ordered_json entry{{"step", "gate"}, {"environment", run.inputs.environment},
                                  {"decision", run.decision.allow ? "allow" : "deny"}, {"policy", run.policy->sha256()}};
     nlohmann::ordered_json approvals = nlohmann::ordered_json::array();
     for (const auto* verdict : run.decision.approvals_used)
@@ -79,6 +80,7 @@ nlohmann::ordered_json gate_history_entry(const GateRun& run) {
     nlohmann::ordered_json evidence = nlohmann::ordered_json::object();
     for (const auto& [name, digest] : run.decision.evidence_digests) evidence[name] = digest;
     entry["evidence"] = evidence;
+    if (replay) entry["evaluatedAt"] = ledger::format_rfc3339(run.inputs.now);
     return entry;
 }
 

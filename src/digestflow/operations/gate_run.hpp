@@ -36,8 +36,8 @@ gate::GateInputs gate_inputs_of(const Artifact& artifact);
 GateRun run_gate(const Artifact& artifact, const GateRequest& request);
 
 // The "gate" history entry: environment, decision, policy sha256, approvals used (approver and signature
-// hash) and evidence digests.
-nlohmann::ordered_json gate_history_entry(const GateRun& run);
+// hash) and evidence digests; for a replay (--now) also "evaluatedAt", the time it was evaluated as.
+nlohmann::ordered_json gate_history_entry(const GateRun& run, bool replay);
 
 struct ApprovalRequest {
     std::string policy_path, environment, key_path, identity, role, comment;
