@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -169,7 +171,9 @@ class GateCheck : public ::testing::Test {
 protected:
     RuleResult check(const std::string& rule_json, const json& report, std::int64_t now = at("2026-12-02T12:00:00Z")) {
         policies.push_back(policy_with(rule_json));
-        const std::string path = ::testing::TempDir() + "evidence-" + std::to_string(policies.size()) + ".json";
+        // ctest runs each test in its own process, two at a time: the name must be this process's own.
+        const std::string path = ::testing::TempDir() + "gate-evidence-" + std::to_string(::getpid()) + "-" +
+                                 std::to_string(policies.size()) + ".json";
         std::ofstream(path) << (report.is_string() ? report.get<std::string>() : report.dump());
         GateInputs inputs = inputs_with({});
         inputs.now = now;
