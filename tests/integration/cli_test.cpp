@@ -366,5 +366,48 @@ TEST(CaptureDigestCli, OutThroughASymlinkUpdatesTheTarget) {
     EXPECT_NE(read_text_file(work.file("shared/real.json")).find(k_digest), std::string::npos);
 }
 
+
+TEST(CiOutputs, GithubActionsGetsOutputsSummaryAndErrorAnnotations) {
+    TempDir work;
+    const std::string digest = "sha256:" + std::string(64, 'e');
+    const std::string output = work.file("github_output"), summary = work.file("summary.md");
+    const std::map<std::string, std::string> github{
+        {"GITHUB_ACTIONS", "true"}, {"GITHUB_OUTPUT", output}, {"GITHUB_STEP_SUMMARY", summary}};
+    auto run = run_tool("capture-digest", {"--image", "example.com/a/b:7", "--digest", digest, "--offline", "--out",
+                                           work.file("a.json"), "--dotenv", work.file("build.env")},
+                        github);
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    const std::string outputs = read_text_file(output);
+    EXPECT_NE(outputs.find("digest=" + digest + "\n"), std::string::npos) << outputs;
+    EXPECT_NE(outputs.find("reference=example.com/a/b@" + digest + "\n"), std::string::npos) << outputs;
+    EXPECT_NE(outputs.find("tag=7\n"), std::string::npos) << outputs;
+    EXPECT_NE(read_text_file(summary).find("`example.com/a/b@" + digest + "`"), std::string::npos);
+    EXPECT_EQ(read_text_file(work.file("build.env")),
+              "IMAGE_DIGEST=" + digest + "\nIMAGE_REPOSITORY=example.com/a/b\nIMAGE_REFERENCE=example.com/a/b@" + digest +
+                  "\nIMAGE_MEDIA_TYPE=\nIMAGE_TAG=7\n");
+
+    auto bad = run_tool("capture-digest", {"--image", "example.com/a/b:7", "--digest", "sha256:abc", "--offline"}, github);
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_NE(bad.stderr_text.find("::error title=capture-digest::"), std::string::npos) << bad.stderr_text;
+}
+
+TEST(CiOutputs, UndeliverableOutputsFailTheStepButTheResultIsStillReported) {
+    TempDir work;
+    auto run = run_tool("capture-digest",
+                        {"--image", "example.com/a/b:7", "--digest", "sha256:" + std::string(64, 'f'), "--offline",
+                         "--out", work.file("a.json"), "--json"},
+                        {{"GITHUB_ACTIONS", "true"}, {"GITHUB_OUTPUT", work.file("missing-dir/out")}});
+    EXPECT_EQ(run.exit_code, 2) << run.describe();
+    auto doc = json_output(run);
+    EXPECT_EQ(doc["exitCode"], 2);
+    EXPECT_NE(doc["error"].get<std::string>().find("$GITHUB_OUTPUT"), std::string::npos);
+    EXPECT_EQ(doc["image"]["repository"], "example.com/a/b");
+    auto unset = run_tool("capture-digest", {"--image", "example.com/a/b:7", "--digest", "sha256:" + std::string(64, 'f'),
+                                             "--offline", "--out", work.file("b.json")},
+                          {{"GITHUB_ACTIONS", "true"}});
+    EXPECT_EQ(unset.exit_code, 2);
+    EXPECT_NE(unset.stderr_text.find("GITHUB_OUTPUT is not set"), std::string::npos) << unset.stderr_text;
+}
+
 }  // namespace
 }  // namespace digestflow::testsupport

@@ -131,10 +131,14 @@ TEST_F(GateTest, TwoSignedApprovalsAllowAndSshKeygenAgrees) {
         EXPECT_EQ(json::parse(approval["statement"].get<std::string>())["digest"], digest);
     }
     const std::string summary = work.file("summary.md");
-    const RunResult allowed = gate(work.file("approvals"), {}, {{"GITHUB_STEP_SUMMARY", summary}});
+    const std::string outputs = work.file("github_output");
+    const RunResult allowed = gate(work.file("approvals"), {},
+                                   {{"GITHUB_ACTIONS", "true"}, {"GITHUB_STEP_SUMMARY", summary}, {"GITHUB_OUTPUT", outputs}});
     EXPECT_EQ(allowed.exit_code, 0) << allowed.describe();
     EXPECT_EQ(approvals_reason(allowed), "3 of 2 approvals: alice@example.com, bob@example.com, carol@example.com");
     EXPECT_NE(read_text_file(summary).find("| approvals | pass | 3 of 2 approvals"), std::string::npos) << read_text_file(summary);
+    EXPECT_NE(read_text_file(outputs).find("decision=allow\nenvironment=production\npolicy=sha256:"), std::string::npos)
+        << read_text_file(outputs);
     const json history = json::parse(read_text_file(artifact))["history"];
     const json& entry = history.back();
     EXPECT_EQ(entry["step"], "gate");

@@ -106,9 +106,18 @@ TEST_F(Retag, PromotesTheCapturedDigestEvenAfterTheBuildTagMoved) {
     buildah->build_scratch_image("later", ScratchImage{{{"hello.txt", "a later build\n"}}});
     std::string second = buildah->push("later", build_tag, plain);
     ASSERT_NE(first, second);
-    auto run = run_tool("retag", {"--artifact", artifact, "--tag", "release"});
+    TempDir ci;
+    auto run = run_tool("retag", {"--artifact", artifact, "--tag", "release", "--tag", "1.0", "--dotenv", ci.file("retag.env")},
+                        {{"GITHUB_ACTIONS", "true"}, {"GITHUB_OUTPUT", ci.file("github_output")}});
     ASSERT_EQ(run.exit_code, 0) << run.describe();
     EXPECT_EQ(served_digest(source->host() + "/team/moving:release", plain), first);
+    // The next step is told the captured digest and the promoted tags, never the moved build tag's digest.
+    const std::string promoted = source->host() + "/team/moving:release," + source->host() + "/team/moving:1.0";
+    EXPECT_NE(read_text_file(ci.file("github_output")).find("digest=" + first + "\n"), std::string::npos);
+    EXPECT_NE(read_text_file(ci.file("github_output")).find("promoted=" + promoted + "\n"), std::string::npos)
+        << read_text_file(ci.file("github_output"));
+    EXPECT_NE(read_text_file(ci.file("retag.env")).find("PROMOTED_REFERENCES=" + promoted + "\n"), std::string::npos)
+        << read_text_file(ci.file("retag.env"));
 }
 
 TEST_F(Retag, TagMoveGuardIdempotenceAndAllowMove) {

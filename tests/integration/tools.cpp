@@ -16,6 +16,7 @@ RunResult run_tool(const std::string& tool, const std::vector<std::string>& args
     env.try_emplace("HOME", empty_home.path());
     env.try_emplace("DOCKER_CONFIG", empty_home.path());
     env.try_emplace("XDG_RUNTIME_DIR", empty_home.path());
+    env.try_emplace("GITHUB_ACTIONS", "");  // a test run inside GitHub Actions must not write its step outputs
     std::vector<std::string> argv{std::string(DIGESTFLOW_TOOLS_DIR) + "/" + tool + "/" + tool};
     argv.insert(argv.end(), args.begin(), args.end());
     RunOptions options;

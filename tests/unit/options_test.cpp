@@ -366,7 +366,8 @@ TEST(HelpText, CommonFlagsAreTheDocumentedSet) {
     std::vector<std::string> names;
     for (const auto& flag : common_flags()) names.push_back(flag.name);
     EXPECT_EQ(names, (std::vector<std::string>{"artifact", "out", "json", "quiet", "registry-config",
-                                               "insecure-registry", "ca-file", "timeout", "help", "version"}));
+                                               "insecure-registry", "ca-file", "timeout", "dotenv", "help",
+                                               "version"}));
 }
 
 TEST(HelpText, ToolFlagsComeBeforeCommonOnes) {

@@ -113,6 +113,13 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
                      " " + p.digest;
     if (out != "-") tool.text += "\nwrote " + out;  // with --out - the artifact is stdout; this goes to stderr
     tool.json = {{"artifact", out}, {"image", written.json()["image"]}, {"requests", result.requests}};
+    tool.outputs = ci::image_outputs(info.repository, info.digest.str());
+    tool.outputs.push_back({"media-type", "IMAGE_MEDIA_TYPE", info.media_type});
+    tool.outputs.push_back({"tag", "IMAGE_TAG", info.tag});
+    tool.outputs.push_back({"artifact", "", out});  // a path may hold spaces, which dotenv cannot carry
+    tool.summary = "### capture-digest\n\n`" + info.repository + "@" + info.digest.str() + "`" +
+                   (info.tag.empty() ? "" : " (built as tag `" + info.tag + "`)") +
+                   (info.verified ? "" : " — offline, not verified at the registry") + "\n\n";
     return tool;
 }
 

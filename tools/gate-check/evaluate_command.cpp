@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include "digestflow/artifact.hpp"
+#include "digestflow/ci/markdown.hpp"
 #include "digestflow/cli/exit_codes.hpp"
 #include "digestflow/error.hpp"
 #include "digestflow/ledger/timestamp.hpp"
@@ -8,7 +9,6 @@
 #include "digestflow/quote.hpp"
 
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <set>
 
@@ -40,17 +40,12 @@ void refuse_unused_evidence(const operations::GateRun& run, const std::string& e
 
 // Markdown for $GITHUB_STEP_SUMMARY: one row per rule.
 std::string summary_markdown(const operations::GateRun& run) {
-    auto cell = [](std::string text) {
-        for (char& c : text)
-            if (c == '|' || c == '\n') c = ' ';
-        return text;
-    };
     std::string out = "### gate-check " + run.inputs.environment + ": " + (run.decision.allow ? "allow" : "**deny**") +
                       "\n\n`" + run.inputs.repository + "@" + run.inputs.digest + "`, policy `" + run.policy->sha256() +
                       "`\n\n| rule | result | why |\n|---|---|---|\n";
     for (const auto& r : run.decision.results)
         out += "| " + std::string(gate::rule_type_name(r.rule->type)) + " | " + (r.pass ? "pass" : "**fail**") + " | " +
-               cell(r.reason) + " |\n";
+               ci::markdown_cell(r.reason) + " |\n";
     return out + "\n";
 }
 
@@ -89,15 +84,18 @@ cli::ToolResult evaluate(const cli::ParsedArgs& args) {
     if (!args.has("dry-run")) {
         artifact.append_history(operations::gate_history_entry(run, args.has("now")));
         artifact.save(args.out_path());
-        if (const char* summary = std::getenv("GITHUB_STEP_SUMMARY"); summary && *summary) {
-            std::ofstream out(summary, std::ios::app);
-            out << summary_markdown(run);
-            out.flush();
-            if (!out)  // the decision stands; the reviewers' table is missing, which they must hear about
-                std::cerr << "gate-check: warning: cannot append the summary to $GITHUB_STEP_SUMMARY " << quote(summary) << "\n";
-        }
     }
     tool.exit_code = run.decision.allow ? cli::exit_success : cli::exit_check_failed;
+    tool.outputs = ci::image_outputs(run.inputs.repository, run.inputs.digest);
+    tool.outputs.push_back({"decision", "GATE_DECISION", run.decision.allow ? "allow" : "deny"});
+    tool.outputs.push_back({"environment", "GATE_ENVIRONMENT", request.environment});
+    tool.outputs.push_back({"policy", "GATE_POLICY", run.policy->sha256()});
+    tool.summary = summary_markdown(run);
+    for (const auto& r : run.decision.results)
+        if (!r.pass) {
+            tool.failure = "denied for " + request.environment + ": " + gate::rule_type_name(r.rule->type) + ": " + r.reason;
+            break;
+        }
     return tool;
 }
 

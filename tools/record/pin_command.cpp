@@ -247,11 +247,14 @@ cli::ToolResult pin(const cli::ParsedArgs& args) {
     tool.json["written"] = !changed.empty();
     tool.text += changed.empty() ? "every image was already pinned: no file changed\n"
                                  : "wrote " + std::to_string(changed.size()) + " file(s)\n";
+    tool.outputs = ci::image_outputs(image.repository, image.digest.str());
+    tool.outputs.push_back({"changed-files", "PIN_CHANGED_FILES", std::to_string(changed.size())});
     if (!work_tree.empty()) {
         try {
             const std::string sha = operations::commit_pins(work_tree, changed_paths, commit_message(artifact, env, plans, work_tree));
             tool.json["commit"] = sha;
             tool.text += "committed " + sha + " in " + work_tree + "\n";
+            tool.outputs.push_back({"commit", "PIN_COMMIT", sha});
         } catch (const Error&) {
             operations::unstage(work_tree, changed_paths);
             restore();

@@ -198,6 +198,9 @@ cli::ToolResult rollback_target(const cli::ParsedArgs& args) {
     tool.json["skippedForIncidents"] = target.skipped;
     tool.json["kubectl"] = kubectl;
     tool.json["out"] = args.out_path();
+    tool.outputs = ci::image_outputs(entry.repository, entry.digest);
+    tool.outputs.push_back({"environment", "ROLLBACK_ENVIRONMENT", env});
+    tool.outputs.push_back({"current-digest", "ROLLBACK_FROM_DIGEST", target.current.entry.digest});
     tool.text = "roll " + env + " back to " + printable(entry.repository) + "@" + printable(entry.digest) +
                 (entry.tag.empty() ? "" : " (" + printable(entry.tag) + ")") + ", deployed " + entry.at + " [line " +
                 std::to_string(target.target.line) + "]; now running " + short_hex(target.current.entry.digest) + "…";

@@ -4,6 +4,7 @@
 #include "registry_commands.hpp"
 
 #include "digestflow/artifact.hpp"
+#include "digestflow/ci/markdown.hpp"
 #include "digestflow/error.hpp"
 #include "digestflow/ledger/ledger_file.hpp"
 #include "digestflow/ledger/recording.hpp"
@@ -65,6 +66,7 @@ cli::ToolResult report(const cli::ParsedArgs& args, const Written& written) {
         tool.json["recorded"] = false;
         tool.json["reason"] = *written.unchanged;
         tool.text = *written.unchanged + " (ledger " + path + " unchanged)";
+        tool.outputs = {{"recorded", "LEDGER_RECORDED", "false"}};
         return tool;
     }
     ledger::Entry entry = ledger::parse_line(written.appended.line, "the new entry");
@@ -73,6 +75,12 @@ cli::ToolResult report(const cli::ParsedArgs& args, const Written& written) {
     tool.json["line"] = entry_json(0, written.appended.hash, written.appended.line);
     tool.json["line"].erase("line");
     tool.text = "recorded " + printable(ledger::describe(entry)) + " in " + path + " as " + written.appended.hash;
+    if (!entry.repository.empty()) tool.outputs = ci::image_outputs(entry.repository, entry.digest);
+    tool.outputs.push_back({"recorded", "LEDGER_RECORDED", "true"});
+    tool.outputs.push_back({"entry", "LEDGER_ENTRY", written.appended.hash});
+    tool.outputs.push_back({"environment", "LEDGER_ENVIRONMENT", entry.environment});
+    tool.summary = "### record\n\n" + ci::markdown_cell(ledger::describe(entry)) + "\n\nentry `" +
+                   written.appended.hash + "` in `" + ci::markdown_cell(path) + "`\n\n";
     if (written.git) {
         tool.json["git"] = {{"commit", written.git->commit}, {"branch", written.git->branch},
                             {"attempts", written.git->attempts}};

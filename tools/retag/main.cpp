@@ -138,6 +138,7 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
     tool.json = cli::describe_promotion(result);
     tool.json["requests"] = client.request_count();
     tool.text = cli::promotion_text(result, source, client.request_count(), args.has("referrers"));
+    cli::add_ci_report(tool, result, source);
     cli::add_rate_limit(tool, client);
     return tool;
 }

@@ -1,4 +1,5 @@
 // verify-digest: prove that references, or the registry's bytes, are the artifact's digest.
+#include "digestflow/ci/markdown.hpp"
 #include "digestflow/cli/exit_codes.hpp"
 #include "digestflow/cli/run.hpp"
 #include "digestflow/error.hpp"
@@ -113,6 +114,21 @@ std::vector<operations::RunningVerdict> running_verdicts(const cli::ParsedArgs& 
     return verdicts;
 }
 
+// Outputs and the step summary: one row per check, the first mismatch as the failure line.
+void ci_report(cli::ToolResult& tool, const Artifact& artifact, const std::vector<operations::Check>& checks) {
+    const ImageInfo image = artifact.image();
+    tool.outputs = ci::image_outputs(image.repository, image.digest.str());
+    tool.outputs.push_back({"result", "VERIFY_RESULT", tool.exit_code == cli::exit_success ? "match" : "mismatch"});
+    tool.summary = "### verify-digest: " + std::string(tool.exit_code == cli::exit_success ? "match" : "**mismatch**") +
+                   "\n\n`" + image.repository + "@" + image.digest.str() + "`\n\n| target | result | detail |\n|---|---|---|\n";
+    for (const auto& check : checks) {
+        tool.summary += "| " + ci::markdown_cell(check.target) + " | " + (check.match ? "match" : "**mismatch**") + " | " +
+                        ci::markdown_cell(check.detail) + " |\n";
+        if (!check.match && tool.failure.empty()) tool.failure = check.detail;
+    }
+    tool.summary += "\n";
+}
+
 cli::ToolResult run(const cli::ParsedArgs& args) {
     auto refs = args.values("ref");
     if (refs.empty() && !args.has("content") && !args.has("manifest") && args.operands().empty() && !args.has("running"))
@@ -180,6 +196,7 @@ cli::ToolResult run(const cli::ParsedArgs& args) {
         artifact.save(args.out_path());
     }
     tool.exit_code = all_match ? cli::exit_success : cli::exit_check_failed;
+    ci_report(tool, artifact, checks);
     return tool;
 }
 

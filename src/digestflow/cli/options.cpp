@@ -100,6 +100,8 @@ const std::vector<FlagSpec>& common_flags() {
         {"timeout", "SECONDS",
          "longest time one request may take, connect to last byte; a streamed blob may run longer while bytes "
          "keep moving (default: 30)"},
+        {"dotenv", "FILE",
+         "also write the results as KEY=VALUE lines for GitLab's artifacts:reports:dotenv (IMAGE_DIGEST, ...)"},
         {"help", "", "show this help and exit"},
         {"version", "", "print the version and exit"},
     };

@@ -1,5 +1,7 @@
 #include "digestflow/cli/promotion_report.hpp"
 
+#include "digestflow/ci/markdown.hpp"
+
 #include <algorithm>
 
 namespace digestflow::cli {
@@ -43,6 +45,20 @@ std::string destination_names(const operations::PromoteResult& result, bool writ
         if (!written_only || d.written)
             names += (names.empty() ? "" : ", ") + d.destination.str() + " (" + d.action + ")";
     return names;
+}
+
+void add_ci_report(ToolResult& tool, const operations::PromoteResult& result, const Reference& source) {
+    std::string promoted;
+    std::string rows;
+    for (const auto& d : result.destinations) {
+        promoted += (promoted.empty() ? "" : ",") + d.destination.str();
+        rows += "| `" + ci::markdown_cell(d.destination.str()) + "` | " + ci::markdown_cell(d.action) + " |\n";
+    }
+    const std::string repository = source.repository();
+    tool.outputs = ci::image_outputs(repository, result.digest.str());
+    tool.outputs.push_back({"promoted", "PROMOTED_REFERENCES", promoted});
+    tool.summary = "### retag\n\n`" + repository + "@" + result.digest.str() +
+                   "`\n\n| destination | action |\n|---|---|\n" + rows + "\n";
 }
 
 std::string written_note(const std::optional<operations::PromoteResult>& partial) {

@@ -23,6 +23,10 @@ std::string promotion_text(const operations::PromoteResult& result, const Refere
 // "DEST (action), DEST (action)" for the destinations listed.
 std::string destination_names(const operations::PromoteResult& result, bool written_only = false);
 
+// Outputs for the next CI step: the source image and `promoted`, the destinations as a comma-separated list
+// (references never hold commas; dotenv values cannot hold spaces or line breaks). Also the step summary.
+void add_ci_report(ToolResult& tool, const operations::PromoteResult& result, const Reference& source);
+
 // After a failure: "; written before the failure: ..." naming what was written all the same, or "".
 std::string written_note(const std::optional<operations::PromoteResult>& partial);
 

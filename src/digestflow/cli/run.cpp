@@ -1,5 +1,7 @@
 #include "digestflow/cli/run.hpp"
 
+#include "digestflow/ci/dotenv.hpp"
+#include "digestflow/ci/github.hpp"
 #include "digestflow/cli/exit_codes.hpp"
 #include "digestflow/error.hpp"
 #include "digestflow/quote.hpp"
@@ -13,6 +15,7 @@ namespace {
 int report_failure(const ToolSpec& spec, bool json, int code, const std::string& message,
                    const nlohmann::ordered_json* details = nullptr) {
     std::cerr << spec.name << ": error: " << printable(message) << "\n";
+    if (ci::on_github_actions()) std::cerr << ci::annotation("error", spec.name, message);
     if (json) {
         // Requests made before the failure, by any client (0 when none existed yet).
         nlohmann::ordered_json doc{{"tool", spec.name}, {"exitCode", code}, {"error", message},
@@ -22,6 +25,24 @@ int report_failure(const ToolSpec& spec, bool json, int code, const std::string&
         std::cout << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     }
     return code;
+}
+
+// Hands the result to the CI platform; returns the exit code (exit_usage when outputs could not be delivered).
+int deliver_to_ci(const ToolSpec& spec, const ParsedArgs& args, const ToolResult& result) {
+    if (auto dotenv = args.value("dotenv")) ci::write_dotenv(*dotenv, result.outputs);
+    if (!ci::on_github_actions()) return result.exit_code;
+    if (!result.outputs.empty())
+        ci::append_to_variable_file("GITHUB_OUTPUT", ci::github_output_text(result.outputs, ci::random_delimiter()));
+    if (!result.summary.empty()) {
+        try {
+            ci::append_to_variable_file("GITHUB_STEP_SUMMARY", result.summary);
+        } catch (const Error& e) {  // the result stands; the summary table is missing, which readers must hear
+            std::cerr << spec.name << ": warning: " << printable(e.what()) << "\n";
+        }
+    }
+    if (result.exit_code != exit_success && !result.failure.empty())
+        std::cerr << ci::annotation("error", spec.name, result.failure);
+    return result.exit_code;
 }
 
 }  // namespace
@@ -43,15 +64,28 @@ int run_tool(const ToolSpec& spec, int argc, char** argv, const ToolBody& body) 
         if (json && args.out_path() == "-")
             throw_usage("--out - and --json both write to stdout; choose one");
         ToolResult result = body(args);
+        // What the tool did is reported even when its outputs could not be handed on.
+        std::string undelivered;
+        try {
+            result.exit_code = deliver_to_ci(spec, args, result);
+        } catch (const Error& e) {
+            undelivered = e.what();
+            result.exit_code = exit_usage;
+        }
         if (json) {
             nlohmann::ordered_json doc{{"tool", spec.name}, {"exitCode", result.exit_code}};
             for (auto& [key, value] : result.json.items()) doc[key] = value;
+            if (!undelivered.empty()) doc["error"] = undelivered;
             std::cout << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
         } else if (!args.quiet() && !result.text.empty()) {
             // stdout is one thing: with --out - it is the artifact alone, and the report goes to stderr.
             std::ostream& report = args.out_path() == "-" ? std::cerr : std::cout;
             report << result.text;
             if (result.text.back() != '\n') report << "\n";
+        }
+        if (!undelivered.empty()) {
+            std::cerr << spec.name << ": error: " << printable(undelivered) << "\n";
+            if (ci::on_github_actions()) std::cerr << ci::annotation("error", spec.name, undelivered);
         }
         return result.exit_code;
     } catch (const ReportedError& e) {
